@@ -1,0 +1,48 @@
+from typing import Any
+
+from django.db import models
+
+from minqing.audit.context import current_origin
+from minqing.audit.models import AuditLog
+
+
+def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
+    """The JSON-able values of ``fields`` on ``obj``, to diff before and after a change."""
+    values = {}
+    for name in fields:
+        value = getattr(obj, obj._meta.get_field(name).attname)
+        values[name] = (
+            value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        )
+    return values
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
+    """{field: [before, after]} for the fields that changed."""
+    keys = before.keys() | after.keys()
+    return {k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)}
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    entity: str,
+    entity_id: str | int = "",
+    region_code: str = "",
+    changes: dict | None = None,
+) -> AuditLog:
+    """Write one audit row. Call it inside the service's transaction so that the change and
+    its record commit or roll back together."""
+    origin = current_origin()
+    return AuditLog.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=actor.display_name if getattr(actor, "pk", None) else "",
+        source=origin.source,
+        ip=origin.ip,
+        entity=entity,
+        entity_id=str(entity_id),
+        action=action,
+        region_code=region_code,
+        changes=changes or {},
+    )

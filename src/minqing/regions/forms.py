@@ -1,0 +1,86 @@
+"""The region picker (county -> township -> village) as a form field. The widget and the htmx
+endpoint that refreshes it share ``picker_context``, so both always show the same choices."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from minqing.regions.codes import is_code, level_of, pad
+from minqing.regions.models import Level, Region
+from minqing.regions.selectors import region_children, region_path
+
+
+def picker_context(user, *, name: str, code: str, max_level: int) -> dict:
+    reach = Region.objects.get(code=pad(user.reach))
+    chosen = (
+        Region.objects.filter(code=code).first() if is_code(code) and user.reaches(code) else None
+    )
+    path = {r.level: r for r in region_path(chosen)} if chosen else {}
+    selects, parent = [], reach
+    for level in range(reach.level + 1, max_level + 1):
+        selected = path.get(level)
+        selects.append(
+            {
+                "level": level,
+                "label": Level(level).label,
+                "options": list(region_children(user, parent)) if parent else [],
+                "selected": selected.code if selected else "",
+            }
+        )
+        parent = selected
+    return {
+        "name": name,
+        "max_level": max_level,
+        "fixed": region_path(reach),
+        "selects": selects,
+        "value": chosen.code if chosen else (reach.code if reach.level == max_level else ""),
+    }
+
+
+class RegionPicker(forms.Widget):
+    template_name = "regions/picker.html"
+
+    def __init__(self, *, user, max_level: int, attrs=None):
+        super().__init__(attrs)
+        self.user, self.max_level = user, max_level
+
+    def get_context(self, name, value, attrs):
+        code = value.code if isinstance(value, Region) else (value or "")
+        return {"picker": picker_context(self.user, name=name, code=code, max_level=self.max_level)}
+
+    def value_from_datadict(self, data, files, name):
+        # One select per level, all with the field's name: the deepest choice wins.
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name, "")]
+        return next((v for v in reversed(values) if v), "")
+
+
+class RegionField(forms.Field):
+    """A region within the user's reach, at one of ``levels``; cleaned to a Region."""
+
+    def __init__(self, *, user, levels=(5,), **kwargs):
+        self.user, self.levels = user, tuple(levels)
+        kwargs.setdefault("label", "所属区划")
+        super().__init__(widget=RegionPicker(user=user, max_level=max(levels)), **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, Region):
+            return value
+        value = (value or "").strip()
+        if not value:
+            return None
+        if not is_code(value):
+            raise ValidationError(f"区划代码“{value}”格式不正确，应为12位数字")
+        region = Region.objects.filter(code=value).first()
+        if region is None:
+            raise ValidationError(f"区划代码“{value}”不存在")
+        if not self.user.reaches(region.code):
+            raise ValidationError(f"“{region.name}”（{region.code}）不在您的管辖范围内")
+        if region.retired_in:
+            raise ValidationError(
+                f"“{region.name}”已于 {region.retired_in} 年版撤销，请选择现行区划"
+            )
+        if level_of(region.code) not in self.levels:
+            wanted = "或".join(Level(level).label for level in self.levels)
+            raise ValidationError(
+                f"请选择到{wanted}区划，“{region.name}”是{Level(region.level).label}"
+            )
+        return region

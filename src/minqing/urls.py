@@ -1,0 +1,12 @@
+from django.urls import include, path
+
+from minqing.api import api
+
+urlpatterns = [
+    path("", include("minqing.web.urls")),
+    path("accounts/", include("minqing.accounts.urls")),
+    path("regions/", include("minqing.regions.urls")),
+    path("audit/", include("minqing.audit.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", api.urls),
+]
