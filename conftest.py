@@ -30,3 +30,28 @@ def client_for(db):
         return client
 
     return make
+
+
+@pytest.fixture
+def _audit_triggers_restored(django_db_blocker):
+    """Outer half of ``flushable_db``: puts the append-only triggers back after the flush."""
+    yield
+    from django.db import connection
+
+    from minqing.audit.triggers import create_triggers
+
+    with django_db_blocker.unblock():
+        create_triggers(connection)
+
+
+@pytest.fixture
+def flushable_db(_audit_triggers_restored, transactional_db):
+    """A transactional database (for ``live_server``) whose end-of-test flush may empty the
+    append-only audit table: the triggers are dropped just before the flush and restored
+    right after it, so every other test still runs against them."""
+    yield
+    from django.db import connection
+
+    from minqing.audit.triggers import drop_triggers
+
+    drop_triggers(connection)

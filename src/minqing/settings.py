@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django.forms",
     "django_htmx",
     "template_partials",
+    # /api/docs from ninja's bundled Swagger UI instead of a CDN, which the CSP refuses.
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "minqing.regions",
@@ -71,7 +73,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "minqing.web.middleware.security_headers",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "minqing.web.middleware.chosen_language",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -143,6 +145,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [
+    PACKAGE_DIR / "static",
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from minqing.accounts.roles import ROLE_CAPS, Role
 from minqing.accounts.selectors import get_token_for_user, tokens_of
@@ -48,7 +48,7 @@ def me(request):
         username=user.username,
         full_name=user.full_name,
         role=user.role,
-        role_label=Role(user.role).label,
+        role_label=str(Role(user.role).label),  # a lazy string fails pydantic validation
         reach=user.reach,
         reach_name=region.name if region else "",
         unit=user.unit.name if user.unit else None,
@@ -65,11 +65,11 @@ def list_tokens(request):
 @router.post("/tokens", response={201: TokenCreated}, summary="创建访问令牌（令牌只显示这一次）")
 def create_token(request, payload: TokenIn):
     token, raw = token_create(user=request.user, name=payload.name)
-    return 201, TokenCreated(**TokenOut.from_orm(token).dict(), token=raw)
+    return Status(201, TokenCreated(**TokenOut.from_orm(token).dict(), token=raw))
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="吊销访问令牌")
 def revoke_token(request, token_id: int):
     token, _ = get_token_for_user(request.user, token_id)
     token_revoke(actor=request.user, token=token)
-    return 204, None
+    return Status(204, None)

@@ -2,23 +2,24 @@
 capability, never for a role by name, so a new role is one line here."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    COUNTY_ADMIN = "county_admin", "县级管理员"
-    SUPERVISOR = "supervisor", "督查人员"
-    DEPARTMENT = "department", "部门干部"
-    TOWNSHIP = "township", "乡镇（街道）干部"
-    VILLAGE = "village", "村（社区）干部"
-    PAIRED = "paired", "包联干部"
-    VIEWER = "viewer", "只读用户"
+    COUNTY_ADMIN = "county_admin", _("县级管理员")
+    SUPERVISOR = "supervisor", _("督查人员")
+    DEPARTMENT = "department", _("部门干部")
+    TOWNSHIP = "township", _("乡镇（街道）干部")
+    VILLAGE = "village", _("村（社区）干部")
+    PAIRED = "paired", _("包联干部")
+    VIEWER = "viewer", _("只读用户")
 
 
 class Cap(models.TextChoices):
-    WRITE = "write", "录入和修改台账"
-    SUPERVISE = "supervise", "督办、标记和批注"
-    READ_AUDIT = "read_audit", "查看审计日志"
-    MANAGE_USERS = "manage_users", "管理用户"
+    WRITE = "write", _("录入和修改台账")
+    SUPERVISE = "supervise", _("督办、标记和批注")
+    READ_AUDIT = "read_audit", _("查看审计日志")
+    MANAGE_USERS = "manage_users", _("管理用户")
 
 
 ROLE_CAPS: dict[str, frozenset[str]] = {

@@ -1,6 +1,6 @@
 """Reads of users, units and tokens, always starting from the reader's reach."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from minqing.accounts.models import ApiToken, OrgUnit, User
@@ -35,3 +35,12 @@ def get_token_for_user(actor: User, pk: int) -> tuple[ApiToken, bool]:
     if token is None:
         raise Http404
     return token, True
+
+
+def units_with_user_counts(actor: User) -> QuerySet[OrgUnit]:
+    """Units in reach, county office first, each with ``user_count`` (active users)."""
+    return (
+        units_in_reach(actor)
+        .annotate(user_count=Count("user", filter=Q(user__is_active=True)))
+        .order_by("kind", "region_id", "name")
+    )

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from minqing.accounts.models import ApiToken, OrgUnit, User
 from minqing.accounts.roles import ROLE_REACH_DIGITS, Cap, Role
@@ -29,7 +30,7 @@ USER_AUDIT_FIELDS = [
 
 
 class LoginRefused(Exception):
-    """A login that failed, with the Chinese message to show."""
+    """A login that failed, with the message to show (in the active language)."""
 
 
 def _user_region(user: User) -> str:
@@ -40,30 +41,40 @@ def validate_reach(*, role: str, reach: str) -> Region:
     """The region a reach stands for, or a ValidationError saying what is wrong with it."""
     if not reach.isdigit() or len(reach) not in DIGITS_LEVEL:
         raise ValidationError(
-            f"管辖范围“{reach}”不是有效的区划代码前缀（应为2、4、6、9或12位数字）"
+            gettext("管辖范围“%(reach)s”不是有效的区划代码前缀（应为2、4、6、9或12位数字）")
+            % {"reach": reach}
         )
     if len(reach) not in ROLE_REACH_DIGITS[role]:
-        allowed = "、".join(str(d) for d in sorted(ROLE_REACH_DIGITS[role]))
+        # Translators: the separator between items of a list, here "2、4、6".
+        allowed = gettext("、").join(str(d) for d in sorted(ROLE_REACH_DIGITS[role]))
         raise ValidationError(
-            f"“{Role(role).label}”的管辖范围应为 {allowed} 位区划代码，而“{reach}”是 {len(reach)} 位"
+            gettext(
+                "“%(role)s”的管辖范围应为 %(allowed)s 位区划代码，而“%(reach)s”是 %(digits)d 位"
+            )
+            % {"role": Role(role).label, "allowed": allowed, "reach": reach, "digits": len(reach)}
         )
     # level__lte: in 东莞、中山、儋州 (cities without counties) the 6-digit county code is the
     # city's own code, so a 6-digit reach can name a level-2 region.
     region = Region.objects.filter(code=pad(reach), level__lte=DIGITS_LEVEL[len(reach)]).first()
     if region is None:
-        raise ValidationError(f"区划代码“{reach}”不存在")
+        raise ValidationError(gettext("区划代码“%(code)s”不存在") % {"code": reach})
     if region.retired_in:
-        raise ValidationError(f"区划“{region.name}”已于 {region.retired_in} 年版撤销")
+        raise ValidationError(
+            gettext("区划“%(name)s”已于 %(year)s 年版撤销")
+            % {"name": region.name, "year": region.retired_in}
+        )
     return region
 
 
 def _check_grant(*, actor: User, reach: str, can_view_personal: bool) -> None:
     if not actor.can(Cap.MANAGE_USERS):
-        raise PermissionDenied("您没有管理用户的权限")
+        raise PermissionDenied(gettext("您没有管理用户的权限"))
     if not reach.startswith(actor.reach):
-        raise ValidationError(f"管辖范围“{reach}”超出了您自己的管辖范围")
+        raise ValidationError(
+            gettext("管辖范围“%(reach)s”超出了您自己的管辖范围") % {"reach": reach}
+        )
     if can_view_personal and not actor.can_view_personal:
-        raise ValidationError("您本人没有查看完整个人信息的权限，不能授予他人")
+        raise ValidationError(gettext("您本人没有查看完整个人信息的权限，不能授予他人"))
 
 
 @transaction.atomic
@@ -84,7 +95,7 @@ def user_create(
     if actor is not None:
         _check_grant(actor=actor, reach=reach, can_view_personal=can_view_personal)
     if User.objects.filter(username=username).exists():
-        raise ValidationError(f"用户名“{username}”已被使用")
+        raise ValidationError(gettext("用户名“%(username)s”已被使用") % {"username": username})
     user = User(
         username=username,
         full_name=full_name,
@@ -119,7 +130,7 @@ def user_update(*, actor: User, user: User, **fields) -> User:
     validate_reach(role=user.role, reach=user.reach)
     _check_grant(actor=actor, reach=user.reach, can_view_personal=user.can_view_personal)
     if user.pk == actor.pk and not user.is_active:
-        raise ValidationError("不能停用自己的账户")
+        raise ValidationError(gettext("不能停用自己的账户"))
     changes = diff(before, snapshot(user, USER_AUDIT_FIELDS))
     if changes:
         user.save(update_fields=list(fields))
@@ -137,7 +148,7 @@ def user_update(*, actor: User, user: User, **fields) -> User:
 @transaction.atomic
 def user_unlock(*, actor: User, user: User) -> User:
     if not actor.can(Cap.MANAGE_USERS):
-        raise PermissionDenied("您没有管理用户的权限")
+        raise PermissionDenied(gettext("您没有管理用户的权限"))
     changes = {
         "failed_logins": [user.failed_logins, 0],
         "locked_until": [str(user.locked_until), None],
@@ -165,9 +176,9 @@ def user_set_password(
         pass
     elif user.pk == actor.pk:
         if old_password is None or not user.check_password(old_password):
-            raise ValidationError("原密码不正确")
+            raise ValidationError(gettext("原密码不正确"))
     elif not actor.can(Cap.MANAGE_USERS):
-        raise PermissionDenied("您没有管理用户的权限")
+        raise PermissionDenied(gettext("您没有管理用户的权限"))
     password_validation.validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
@@ -188,13 +199,14 @@ def user_login(*, request, username: str, password: str) -> User:
     if user is not None and user.is_locked(now):
         until = date_format(timezone.localtime(user.locked_until), "H:i")
         raise LoginRefused(
-            f"连续登录失败次数过多，账户已锁定至 {until}，请稍后再试或联系管理员解锁"
+            gettext("连续登录失败次数过多，账户已锁定至 %(until)s，请稍后再试或联系管理员解锁")
+            % {"until": until}
         )
     authed = authenticate(request, username=username, password=password)
     if authed is None:
         if user is not None and user.is_active:
             _count_failure(user, now)
-        raise LoginRefused("用户名或密码不正确")
+        raise LoginRefused(gettext("用户名或密码不正确"))
     with transaction.atomic():
         if authed.failed_logins:
             User.objects.filter(pk=authed.pk).update(failed_logins=0, locked_until=None)
@@ -212,6 +224,11 @@ def user_login(*, request, username: str, password: str) -> User:
 def _count_failure(user: User, now) -> None:
     limit = settings.LOGIN_MAX_FAILURES
     with transaction.atomic():
+        # A lock that has run out starts the count again; left in place, it would stop the
+        # lock below from ever being set a second time.
+        User.objects.filter(pk=user.pk, locked_until__lte=now).update(
+            failed_logins=0, locked_until=None
+        )
         User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
         failures = User.objects.values_list("failed_logins", flat=True).get(pk=user.pk)
         if failures >= limit:
@@ -239,9 +256,9 @@ def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new personal access token; the raw token is returned once and never stored."""
     name = name.strip()
     if not name:
-        raise ValidationError("请填写令牌名称，例如“数据报送脚本”")
+        raise ValidationError(gettext("请填写令牌名称，例如“数据报送脚本”"))
     if len(name) > 50:
-        raise ValidationError("令牌名称不能超过50个字")
+        raise ValidationError(gettext("令牌名称不能超过50个字"))
     raw = "mq_" + secrets.token_urlsafe(30)
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:10], digest=_digest(raw))
     audit_record(
@@ -291,7 +308,7 @@ def orgunit_create(
     *, actor: User | None, name: str, kind: str, region: Region, parent: OrgUnit | None = None
 ) -> OrgUnit:
     if actor is not None and not (actor.can(Cap.MANAGE_USERS) and actor.reaches(region.code)):
-        raise PermissionDenied("您没有在该区划下创建单位的权限")
+        raise PermissionDenied(gettext("您没有在该区划下创建单位的权限"))
     unit = OrgUnit.objects.create(name=name, kind=kind, region=region, parent=parent)
     audit_record(
         actor=actor,

@@ -13,4 +13,5 @@ urlpatterns = [
     path("users/new/", views.user_new, name="user_new"),
     path("users/<int:pk>/", views.user_edit, name="user_edit"),
     path("users/<int:pk>/unlock/", views.user_unlock_view, name="user_unlock"),
+    path("units/", views.units, name="units"),
 ]

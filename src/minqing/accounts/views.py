@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from minqing.accounts import services
@@ -14,6 +15,7 @@ from minqing.accounts.selectors import (
     get_token_for_user,
     get_user_for_user,
     tokens_of,
+    units_with_user_counts,
     users_in_reach,
 )
 from minqing.lib.forms import call_service
@@ -61,7 +63,7 @@ def password_view(request):
         old_password=form.cleaned_data["old_password"],
     ):
         update_session_auth_hash(request, request.user)
-        messages.success(request, "密码已修改")
+        messages.success(request, gettext("密码已修改"))
         return redirect("web:home")
     return render(request, "accounts/password.html", {"form": form})
 
@@ -88,13 +90,13 @@ def tokens(request):
 def token_revoke_view(request, pk: int):
     token, _ = get_token_for_user(request.user, pk)
     services.token_revoke(actor=request.user, token=token)
-    messages.success(request, f"令牌“{token.name}”已吊销")
+    messages.success(request, gettext("令牌“%(name)s”已吊销") % {"name": token.name})
     return redirect("accounts:tokens")
 
 
 def _require_manager(user):
     if not user.can(Cap.MANAGE_USERS):
-        raise PermissionDenied("您没有管理用户的权限")
+        raise PermissionDenied(gettext("您没有管理用户的权限"))
 
 
 @login_required
@@ -107,7 +109,7 @@ def users(request):
         qs = qs.filter(full_name__contains=query) | qs.filter(username__icontains=query)
     if request.GET.get("locked"):
         qs = qs.filter(locked_until__gt=timezone.now())
-    page = keyset_page(qs, request.GET.get("after"), order=("id",), size=50, descending=False)
+    page = keyset_page(qs, request.GET, order=("id",), size=50, descending=False)
     names = dict(
         Region.objects.filter(code__in={pad(u.reach) for u in page.rows}).values_list(
             "code", "name"
@@ -132,7 +134,7 @@ def user_new(request):
     if form.is_valid():
         user = call_service(form, services.user_create, actor=request.user, **form.cleaned_data)
         if user:
-            messages.success(request, f"已创建用户 {user.display_name}")
+            messages.success(request, gettext("已创建用户 %(name)s") % {"name": user.display_name})
             return redirect("accounts:users")
     return render(request, "accounts/user_form.html", {"form": form, "editing": None})
 
@@ -142,14 +144,14 @@ def user_new(request):
 def user_edit(request, pk: int):
     user, can_write = get_user_for_user(request.user, pk)
     if not can_write:
-        raise PermissionDenied("您没有管理用户的权限")
+        raise PermissionDenied(gettext("您没有管理用户的权限"))
     initial = {f: getattr(user, f) for f in services.USER_AUDIT_FIELDS}
     initial["reach"] = pad(user.reach)
     form = UserForm(request.POST or None, actor=request.user, editing=True, initial=initial)
     if form.is_valid():
         fields = {k: v for k, v in form.cleaned_data.items() if k != "username"}
         if call_service(form, services.user_update, actor=request.user, user=user, **fields):
-            messages.success(request, f"已保存用户 {user.display_name}")
+            messages.success(request, gettext("已保存用户 %(name)s") % {"name": user.display_name})
             return redirect("accounts:users")
     return render(request, "accounts/user_form.html", {"form": form, "editing": user})
 
@@ -159,7 +161,16 @@ def user_edit(request, pk: int):
 def user_unlock_view(request, pk: int):
     user, can_write = get_user_for_user(request.user, pk)
     if not can_write:
-        raise PermissionDenied("您没有管理用户的权限")
+        raise PermissionDenied(gettext("您没有管理用户的权限"))
     services.user_unlock(actor=request.user, user=user)
-    messages.success(request, f"已解锁用户 {user.display_name}")
+    messages.success(request, gettext("已解锁用户 %(name)s") % {"name": user.display_name})
     return redirect("accounts:users")
+
+
+@login_required
+@require_GET
+def units(request):
+    """The units in reach (county office, departments, townships, villages), with their users."""
+    _require_manager(request.user)
+    rows = units_with_user_counts(request.user)
+    return render(request, "accounts/units.html", {"units": rows})

@@ -1,13 +1,13 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from minqing.audit.models import AuditLog
 from minqing.regions.models import prefix_q
 
 
 def audit_in_reach(user) -> QuerySet[AuditLog]:
-    """Audit rows about records within the user's reach. Rows with no region (the national
-    region tree) are visible only to users whose reach is the whole country."""
-    return AuditLog.objects.filter(prefix_q("region_code", user.reach))
+    """Audit rows about records within the user's reach, and the national rows (loads of the
+    region tree, which have no region) that concern everyone."""
+    return AuditLog.objects.filter(prefix_q("region_code", user.reach) | Q(region_code=""))
 
 
 def audit_filtered(user, *, entity="", actor_id=None, date_from=None, date_to=None, entity_id=""):

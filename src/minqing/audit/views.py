@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from minqing.accounts.roles import Cap
@@ -9,41 +11,42 @@ from minqing.audit.selectors import audit_filtered
 from minqing.lib.htmx import render_page
 from minqing.lib.paging import keyset_page
 
+# Singular nouns ("#12" follows them in a row), hence their own context.
 ENTITY_LABELS = {
-    "accounts.user": "用户",
-    "accounts.apitoken": "访问令牌",
-    "accounts.orgunit": "单位",
-    "regions.edition": "区划版本",
+    "accounts.user": pgettext_lazy("audit entity", "用户"),
+    "accounts.apitoken": pgettext_lazy("audit entity", "访问令牌"),
+    "accounts.orgunit": pgettext_lazy("audit entity", "单位"),
+    "regions.edition": pgettext_lazy("audit entity", "区划版本"),
 }
 ACTION_LABELS = {
-    "create": "新增",
-    "update": "修改",
-    "delete": "删除",
-    "login": "登录",
-    "lock": "锁定",
-    "unlock": "解锁",
-    "set_password": "修改密码",
-    "revoke": "吊销",
-    "load": "载入",
-    "view_personal": "查看完整个人信息",
+    "create": _("新增"),
+    "update": _("修改"),
+    "delete": _("删除"),
+    "login": _("登录"),
+    "lock": _("锁定"),
+    "unlock": _("解锁"),
+    "set_password": _("修改密码"),
+    "revoke": _("吊销"),
+    "load": _("载入"),
+    "view_personal": _("查看完整个人信息"),
 }
 
 
 class AuditFilter(forms.Form):
     entity = forms.ChoiceField(
-        label="对象类型", required=False, choices=[("", "全部"), *ENTITY_LABELS.items()]
+        label=_("对象类型"), required=False, choices=[("", _("全部")), *ENTITY_LABELS.items()]
     )
-    actor = forms.TypedChoiceField(label="操作人", required=False, coerce=int, empty_value=None)
+    actor = forms.TypedChoiceField(label=_("操作人"), required=False, coerce=int, empty_value=None)
     date = forms.DateField(
-        label="日期从", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     until = forms.DateField(
-        label="至", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["actor"].choices = [("", "全部")] + [
+        self.fields["actor"].choices = [("", _("全部"))] + [
             (u.pk, f"{u.display_name}（{u.username}）")
             for u in users_in_reach(user).order_by("username")
         ]
@@ -53,7 +56,7 @@ class AuditFilter(forms.Form):
 @require_GET
 def log(request):
     if not request.user.can(Cap.READ_AUDIT):
-        raise PermissionDenied("您没有查看审计日志的权限")
+        raise PermissionDenied(gettext("您没有查看审计日志的权限"))
     form = AuditFilter(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = audit_filtered(
@@ -63,7 +66,7 @@ def log(request):
         date_from=filters.get("date"),
         date_to=filters.get("until"),
     )
-    page = keyset_page(qs, request.GET.get("after"), order=("at", "id"), size=50)
+    page = keyset_page(qs, request.GET, order=("at", "id"), size=50)
     for row in page.rows:
         row.entity_label = ENTITY_LABELS.get(row.entity, row.entity)
         row.action_label = ACTION_LABELS.get(row.action, row.action)

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 
 
 @dataclass
 class Page:
     rows: list
     next_cursor: str | None
+    next_url: str | None = None  # the same query string with ``after`` moved on
 
 
 def _encode(values: list) -> str:
@@ -26,17 +28,21 @@ def _decode(cursor: str, qs: QuerySet, order: tuple[str, ...]) -> list | None:
         values = json.loads(raw)
         if not isinstance(values, list) or len(values) != len(order):
             return None
-        return [
+        values = [
             qs.model._meta.get_field(f).to_python(v) for f, v in zip(order, values, strict=True)
         ]
+        # A null would reach the query as `at < None`, which Django refuses with a 500.
+        return None if any(v is None for v in values) else values
     except Exception:  # a forged or stale cursor starts again at the first page
         return None
 
 
 def keyset_page(
-    qs: QuerySet, cursor: str | None, *, order: tuple[str, ...], size: int, descending=True
+    qs: QuerySet, params: QueryDict, *, order: tuple[str, ...], size: int, descending=True
 ) -> Page:
-    """One page of ``qs`` ordered by ``order`` (the last field must be unique)."""
+    """One page of ``qs`` ordered by ``order`` (the last field must be unique), starting
+    after the cursor in ``params["after"]`` (the request's query string)."""
+    cursor = params.get("after")
     op = "lt" if descending else "gt"
     qs = qs.order_by(*(("-" if descending else "") + f for f in order))
     values = _decode(cursor, qs, order) if cursor else None
@@ -49,5 +55,9 @@ def keyset_page(
     rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    next_cursor = _encode([getattr(rows[-1], f) for f in order]) if more else None
-    return Page(rows=rows, next_cursor=next_cursor)
+    if not more:
+        return Page(rows=rows, next_cursor=None)
+    next_cursor = _encode([getattr(rows[-1], f) for f in order])
+    following = params.copy()
+    following["after"] = next_cursor
+    return Page(rows=rows, next_cursor=next_cursor, next_url="?" + following.urlencode())

@@ -1,5 +1,6 @@
 from ninja import Query, Router, Schema
 
+from minqing.regions.codes import pad
 from minqing.regions.selectors import (
     get_region_for_user,
     region_children,
@@ -27,9 +28,13 @@ class ChildrenQuery(Schema):
     parent: str | None = None
 
 
-@router.get("", response=list[RegionOut], summary="下级区划（不带 parent 时为最上级）")
+@router.get("", response=list[RegionOut], summary="下级区划（不带 parent 时为本人管辖的区划）")
 def children(request, filters: Query[ChildrenQuery]):
-    parent = get_region_for_user(request.user, filters.parent)[0] if filters.parent else None
+    if not filters.parent:
+        # The top a user can open is their reach; the ancestors above it are names in a
+        # region's path, and listing them would lead to a parent= that is 404.
+        return [get_region_for_user(request.user, pad(request.user.reach))[0]]
+    parent = get_region_for_user(request.user, filters.parent)[0]
     return list(region_children(request.user, parent))
 
 

@@ -51,18 +51,22 @@ def prefix_upper(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-# Suffixes of official village/community committee names that people leave out when they
-# speak of the place: 万全庄村村民委员会 -> 万全庄村.
-_SUFFIXES = ("村民委员会", "居民委员会", "社区居委会", "居委会", "村委会", "管理委员会")
+# Official committee names, and what people call the place: 万全庄村村民委员会 -> 万全庄村,
+# 楼梓庄村委会 -> 楼梓庄村, 多福巷社区居委会 -> 多福巷社区. (suffix, what the place is called)
+_SUFFIXES = (
+    ("村民委员会", "村"),
+    ("村委会", "村"),
+    ("社区居民委员会", "社区"),
+    ("社区居委会", "社区"),
+    ("居民委员会", ""),
+    ("居委会", ""),
+    ("管理委员会", "管委会"),
+)
 
 
 def short_name(name: str) -> str:
-    for suffix in _SUFFIXES:
+    for suffix, kind in _SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             stem = name[: -len(suffix)]
-            if suffix == "社区居委会":
-                return stem + "社区"
-            if suffix == "管理委员会":
-                return stem + "管委会"
-            return stem
+            return stem if stem.endswith(kind) else stem + kind
     return name

@@ -3,6 +3,7 @@ endpoint that refreshes it share ``picker_context``, so both always show the sam
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 from minqing.regions.codes import is_code, level_of, pad
 from minqing.regions.models import Level, Region
@@ -58,7 +59,7 @@ class RegionField(forms.Field):
 
     def __init__(self, *, user, levels=(5,), **kwargs):
         self.user, self.levels = user, tuple(levels)
-        kwargs.setdefault("label", "所属区划")
+        kwargs.setdefault("label", gettext_lazy("所属区划"))
         super().__init__(widget=RegionPicker(user=user, max_level=max(levels)), **kwargs)
 
     def to_python(self, value):
@@ -68,19 +69,27 @@ class RegionField(forms.Field):
         if not value:
             return None
         if not is_code(value):
-            raise ValidationError(f"区划代码“{value}”格式不正确，应为12位数字")
+            raise ValidationError(
+                gettext("区划代码“%(code)s”格式不正确，应为12位数字") % {"code": value}
+            )
         region = Region.objects.filter(code=value).first()
         if region is None:
-            raise ValidationError(f"区划代码“{value}”不存在")
+            raise ValidationError(gettext("区划代码“%(code)s”不存在") % {"code": value})
         if not self.user.reaches(region.code):
-            raise ValidationError(f"“{region.name}”（{region.code}）不在您的管辖范围内")
+            raise ValidationError(
+                gettext("“%(name)s”（%(code)s）不在您的管辖范围内")
+                % {"name": region.name, "code": region.code}
+            )
         if region.retired_in:
             raise ValidationError(
-                f"“{region.name}”已于 {region.retired_in} 年版撤销，请选择现行区划"
+                gettext("“%(name)s”已于 %(year)s 年版撤销，请选择现行区划")
+                % {"name": region.name, "year": region.retired_in}
             )
         if level_of(region.code) not in self.levels:
-            wanted = "或".join(Level(level).label for level in self.levels)
+            # Translators: joins the wanted levels, as in "乡级或村级".
+            wanted = gettext("或").join(str(Level(level).label) for level in self.levels)
             raise ValidationError(
-                f"请选择到{wanted}区划，“{region.name}”是{Level(region.level).label}"
+                gettext("请选择到%(levels)s区划，“%(name)s”是%(level)s")
+                % {"levels": wanted, "name": region.name, "level": Level(region.level).label}
             )
         return region

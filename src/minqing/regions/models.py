@@ -1,26 +1,27 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from minqing.regions.codes import LEVEL_DIGITS, prefix_upper
 
 
 class Level(models.IntegerChoices):
-    PROVINCE = 1, "省级"
-    CITY = 2, "地级"
-    COUNTY = 3, "县级"
-    TOWNSHIP = 4, "乡级"
-    VILLAGE = 5, "村级"
+    PROVINCE = 1, _("省级")
+    CITY = 2, _("地级")
+    COUNTY = 3, _("县级")
+    TOWNSHIP = 4, _("乡级")
+    VILLAGE = 5, _("村级")
 
 
 class Edition(models.Model):
     """One published edition of 统计用区划代码 that has been loaded."""
 
-    year = models.PositiveSmallIntegerField("版本年份", primary_key=True)
-    loaded_at = models.DateTimeField("载入时间", auto_now=True)
-    region_count = models.PositiveIntegerField("区划数", default=0)
+    year = models.PositiveSmallIntegerField(_("版本年份"), primary_key=True)
+    loaded_at = models.DateTimeField(_("载入时间"), auto_now=True)
+    region_count = models.PositiveIntegerField(_("区划数"), default=0)
 
     class Meta:
-        verbose_name = "区划版本"
+        verbose_name = _("区划版本")
 
     def __str__(self):
         return f"{self.year}年版"
@@ -35,18 +36,18 @@ class Region(models.Model):
     county. See docs/regions.md.
     """
 
-    code = models.CharField("区划代码", max_length=12, primary_key=True)
-    name = models.CharField("名称", max_length=100)
-    short_name = models.CharField("简称", max_length=100)
-    level = models.PositiveSmallIntegerField("层级", choices=Level.choices)
+    code = models.CharField(_("区划代码"), max_length=12, primary_key=True)
+    name = models.CharField(_("名称"), max_length=100)
+    short_name = models.CharField(_("简称"), max_length=100)
+    level = models.PositiveSmallIntegerField(_("层级"), choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name="上级", null=True, on_delete=models.PROTECT, related_name="children"
+        "self", verbose_name=_("上级"), null=True, on_delete=models.PROTECT, related_name="children"
     )
-    since = models.PositiveSmallIntegerField("始见版本")
-    retired_in = models.PositiveSmallIntegerField("撤销版本", null=True, blank=True)
+    since = models.PositiveSmallIntegerField(_("始见版本"))
+    retired_in = models.PositiveSmallIntegerField(_("撤销版本"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "行政区划"
+        verbose_name = _("行政区划")
         indexes = [
             # Name search in the picker and the API.
             models.Index(fields=["short_name"], name="region_short_name_idx"),
@@ -68,15 +69,15 @@ class Successor(models.Model):
     """Where a retired code went (renumbered, merged into another, split)."""
 
     old = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="successors", verbose_name="原区划"
+        Region, on_delete=models.PROTECT, related_name="successors", verbose_name=_("原区划")
     )
     new = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="predecessors", verbose_name="现区划"
+        Region, on_delete=models.PROTECT, related_name="predecessors", verbose_name=_("现区划")
     )
-    edition = models.PositiveSmallIntegerField("生效版本")
+    edition = models.PositiveSmallIntegerField(_("生效版本"))
 
     class Meta:
-        verbose_name = "区划沿革"
+        verbose_name = _("区划沿革")
         constraints = [
             models.UniqueConstraint(fields=["old", "new"], name="region_successor_unique"),
         ]
@@ -89,9 +90,9 @@ class NameChange(models.Model):
     """A region renamed by a newer edition; the old name stays searchable."""
 
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="name_changes")
-    old_name = models.CharField("原名称", max_length=100)
-    new_name = models.CharField("新名称", max_length=100)
-    edition = models.PositiveSmallIntegerField("生效版本")
+    old_name = models.CharField(_("原名称"), max_length=100)
+    new_name = models.CharField(_("新名称"), max_length=100)
+    edition = models.PositiveSmallIntegerField(_("生效版本"))
 
     def __str__(self):
         return f"{self.old_name} → {self.new_name}（{self.edition}）"

@@ -63,3 +63,18 @@ def region_counts_below(user) -> dict[int, int]:
         .annotate(n=Count("code"))
     )
     return dict(rows)
+
+
+def villages_per_township(user) -> list[tuple[str, int]]:
+    """(township short name, active villages) for the townships in the user's reach."""
+    townships = dict(
+        Region.objects.filter(
+            prefix_q("code", user.reach), level=4, retired_in__isnull=True
+        ).values_list("code", "short_name")
+    )
+    counts = dict(
+        Region.objects.filter(prefix_q("code", user.reach), level=5, retired_in__isnull=True)
+        .values_list("parent_id")
+        .annotate(n=Count("code"))
+    )
+    return [(name, counts.get(code, 0)) for code, name in sorted(townships.items())]

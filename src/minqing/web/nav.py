@@ -4,6 +4,7 @@ role may use. Later apps add their entries here."""
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from minqing.accounts.roles import Cap
 
@@ -16,10 +17,11 @@ class NavItem:
 
 
 NAV = [
-    NavItem("首页", "web:home"),
-    NavItem("行政区划", "regions:browse"),
-    NavItem("用户管理", "accounts:users", Cap.MANAGE_USERS),
-    NavItem("审计日志", "audit:log", Cap.READ_AUDIT),
+    NavItem(_("首页"), "web:home"),
+    NavItem(_("行政区划"), "regions:browse"),
+    NavItem(_("用户管理"), "accounts:users", Cap.MANAGE_USERS),
+    NavItem(_("单位"), "accounts:units", Cap.MANAGE_USERS),
+    NavItem(_("审计日志"), "audit:log", Cap.READ_AUDIT),
 ]
 
 

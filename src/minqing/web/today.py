@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from minqing.accounts.roles import Cap
 from minqing.accounts.selectors import users_in_reach
@@ -28,10 +29,10 @@ def _locked_accounts(user) -> list[TodayItem]:
         return []
     return [
         TodayItem(
-            "被锁定的账户",
+            gettext("被锁定的账户"),
             locked,
             reverse("accounts:users") + "?locked=1",
-            "连续登录失败被锁定，核实身份后可解锁",
+            gettext("连续登录失败被锁定，核实身份后可解锁"),
         )
     ]
 
@@ -43,10 +44,10 @@ def _audit_today(user) -> list[TodayItem]:
     count = audit_in_reach(user).filter(at__date=today).count()
     return [
         TodayItem(
-            "今日操作记录",
+            gettext("今日操作记录"),
             count,
             reverse("audit:log") + f"?date={today:%Y-%m-%d}",
-            "管辖范围内今天的新增、修改和登录",
+            gettext("管辖范围内今天的新增、修改和登录"),
         )
     ]
 
