@@ -23,14 +23,22 @@ class LoginForm(forms.Form):
 
 
 class PasswordForm(forms.Form):
-    old_password = forms.CharField(label=_("原密码"), strip=False, widget=forms.PasswordInput)
+    old_password = forms.CharField(
+        label=_("原密码"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     new_password = forms.CharField(
         label=_("新密码"),
         strip=False,
-        widget=forms.PasswordInput,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=_("至少10位，不能全是数字，不能与用户名相近"),
     )
-    confirm = forms.CharField(label=_("再次输入新密码"), strip=False, widget=forms.PasswordInput)
+    confirm = forms.CharField(
+        label=_("再次输入新密码"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
     def clean(self):
         data = super().clean()
@@ -65,7 +73,7 @@ class UserForm(forms.Form):
     password = forms.CharField(
         label=_("初始密码"),
         strip=False,
-        widget=forms.PasswordInput,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=_("至少10位；请当面告知本人并要求首次登录后修改"),
     )
 

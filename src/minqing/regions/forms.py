@@ -25,6 +25,8 @@ def picker_context(user, *, name: str, code: str, max_level: int) -> dict:
                 "label": Level(level).label,
                 "options": list(region_children(user, parent)) if parent else [],
                 "selected": selected.code if selected else "",
+                # What an empty choice at this level falls back to.
+                "parent": parent.code if parent else "",
             }
         )
         parent = selected
@@ -35,6 +37,15 @@ def picker_context(user, *, name: str, code: str, max_level: int) -> dict:
         "selects": selects,
         "value": chosen.code if chosen else (reach.code if reach.level == max_level else ""),
     }
+
+
+def deepest_choice(values: list[str]) -> str:
+    """One select per level, all with the field's name: the deepest level chosen wins (a
+    malformed value is kept so that the field can say what is wrong with it)."""
+    chosen = [v.strip() for v in values if v and v.strip()]
+    if not chosen:
+        return ""
+    return max(chosen, key=lambda v: level_of(v) if is_code(v) else 9)
 
 
 class RegionPicker(forms.Widget):
@@ -49,9 +60,8 @@ class RegionPicker(forms.Widget):
         return {"picker": picker_context(self.user, name=name, code=code, max_level=self.max_level)}
 
     def value_from_datadict(self, data, files, name):
-        # One select per level, all with the field's name: the deepest choice wins.
         values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name, "")]
-        return next((v for v in reversed(values) if v), "")
+        return deepest_choice(values)
 
 
 class RegionField(forms.Field):

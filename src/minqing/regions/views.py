@@ -39,6 +39,7 @@ def picker(request):
         max_level = min(max(int(request.GET.get("max", 5)), 1), 5)
     except ValueError:
         raise Http404 from None
-    code = next((v for v in reversed(request.GET.getlist(name)) if v), "")
+    # Only the select that changed is sent; "请选择" there means its parent.
+    code = request.GET.get(name) or request.GET.get("parent", "")
     context = {"picker": picker_context(request.user, name=name, code=code, max_level=max_level)}
     return render(request, "regions/picker.html", context)

@@ -220,3 +220,24 @@ def test_the_picker_refuses_post(cast, client_for):
 
 def test_the_picker_refuses_a_malformed_depth(cast, client_for):
     assert picker(client_for(cast.admin), max="village").status_code == 404
+
+
+def test_choosing_nothing_in_the_village_select_falls_back_to_its_township(cast, client_for):
+    # The picker sends only the select that changed, with its parent for "请选择".
+    response = client_for(cast.admin).get(
+        "/regions/picker/", {"field": "reach", "max": "5", "reach": "", "parent": "130681107000"}
+    )
+    html = response.content.decode()
+    assert '<option value="130681107000" selected>' in html
+    assert "万全庄村" in html
+    assert '<option value="130681107228" selected>' not in html
+
+
+def test_the_picker_ignores_a_parent_out_of_reach(cast, client_for):
+    response = client_for(cast.township).get(
+        "/regions/picker/", {"field": "reach", "max": "5", "reach": "", "parent": "130681107000"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "万全庄村" not in html
+    assert "刁窝镇" not in html
