@@ -1,6 +1,8 @@
 import pytest
+from django.db import connection
 from django.test import Client
 
+from minqing.audit.triggers import create_triggers, drop_triggers
 from minqing.testing import build_cast
 
 
@@ -32,26 +34,18 @@ def client_for(db):
     return make
 
 
-@pytest.fixture
-def _audit_triggers_restored(django_db_blocker):
-    """Outer half of ``flushable_db``: puts the append-only triggers back after the flush."""
+# A transactional test (live_server) ends by emptying every table, which the audit log's
+# append-only triggers refuse. ``flushable_db`` lifts them for that flush only: it drops them
+# just before the flush; the module fixture, torn down after pytest-django's database helper
+# (which live_server's autouse helper sets up before any fixture of ours), puts them back.
+@pytest.fixture(scope="module")
+def _audit_triggers_restored(django_db_setup, django_db_blocker):
     yield
-    from django.db import connection
-
-    from minqing.audit.triggers import create_triggers
-
     with django_db_blocker.unblock():
         create_triggers(connection)
 
 
 @pytest.fixture
 def flushable_db(_audit_triggers_restored, transactional_db):
-    """A transactional database (for ``live_server``) whose end-of-test flush may empty the
-    append-only audit table: the triggers are dropped just before the flush and restored
-    right after it, so every other test still runs against them."""
     yield
-    from django.db import connection
-
-    from minqing.audit.triggers import drop_triggers
-
     drop_triggers(connection)

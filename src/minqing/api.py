@@ -71,7 +71,18 @@ def malformed(request, exc):
 
 @api.exception_handler(HttpError)
 def http_error(request, exc):
-    return _error(request, exc.status_code, str(exc))
+    message = str(exc)
+    for english, chinese in NINJA_MESSAGES.items():
+        if message.startswith(english):
+            message = chinese
+    return _error(request, exc.status_code, message)
+
+
+# django-ninja's own refusals, which it words in English.
+NINJA_MESSAGES = {
+    "CSRF check Failed": "CSRF 校验失败：网页会话写操作需带 X-CSRFToken 请求头，脚本请改用访问令牌",
+    "Cannot parse request body": "请求体不是有效的 JSON",
+}
 
 
 api.add_router("/me", "minqing.accounts.api.router")

@@ -170,3 +170,23 @@ def test_a_deactivated_users_session_is_refused(cast, client_for):
 
     assert response.status_code == 401
     assert response.json()["detail"] == UNAUTHENTICATED
+
+
+def test_an_unparseable_body_is_refused_in_chinese(cast):
+    _, raw = token_create(user=cast.village, name="脚本")
+    response = Client().post(
+        "/api/me/tokens",
+        "{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "请求体不是有效的 JSON"
+
+
+def test_a_session_write_without_csrf_is_refused_in_chinese(cast):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.village)
+    response = client.post("/api/me/tokens", {"name": "x"}, content_type="application/json")
+    assert response.status_code == 403
+    assert "CSRF 校验失败" in response.json()["detail"]

@@ -86,3 +86,11 @@ def test_changing_the_password_keeps_the_session_and_is_audited(cast, client_for
     assert row.source == "web"
     # The audit row says that the password changed, never what it is.
     assert NEW_PASSWORD not in str(row.changes)
+
+
+def test_a_short_password_is_refused_in_chinese(cast, client_for):
+    response = client_for(cast.village).post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password": "Ab-12", "confirm": "Ab-12"},
+    )
+    assert "密码太短，至少需要 10 个字符" in response.content.decode()

@@ -1,12 +1,8 @@
-import importlib
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from minqing.testing import PASSWORD, build_cast
-
-_triggers = importlib.import_module("minqing.audit.migrations.0002_append_only_triggers")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -21,42 +17,9 @@ CHROMIUM_ARGS = [
 SCREENSHOT = Path("/tmp/minqing-home.png")
 
 
-# A transactional test ends by emptying every table, which the audit log's append-only
-# triggers (audit migration 0002) refuse. Lift them for that flush only: the function
-# fixture drops them before the flush, the module fixture puts them back after it.
-_LIFT = {
-    "sqlite": [
-        "DROP TRIGGER IF EXISTS audit_auditlog_no_update",
-        "DROP TRIGGER IF EXISTS audit_auditlog_no_delete",
-    ],
-    "postgresql": [
-        "DROP TRIGGER IF EXISTS audit_auditlog_no_truncate ON audit_auditlog",
-        "DROP TRIGGER IF EXISTS audit_auditlog_no_change ON audit_auditlog",
-        "DROP FUNCTION IF EXISTS audit_auditlog_refuse()",
-    ],
-}
-
-
-@pytest.fixture(scope="module")
-def audit_triggers_restored(django_db_setup, django_db_blocker):
-    yield
-    with django_db_blocker.unblock(), connection.schema_editor() as editor:
-        for sql in _LIFT.get(connection.vendor, []):
-            editor.execute(sql)
-        _triggers.create(None, editor)
-
-
-@pytest.fixture
-def audit_triggers_lifted(audit_triggers_restored, transactional_db):
-    yield
-    with connection.schema_editor() as editor:
-        for sql in _LIFT.get(connection.vendor, []):
-            editor.execute(sql)
-
-
 @pytest.mark.browser
 def test_village_cadre_logs_in_on_a_phone_and_sees_their_village(
-    live_server, transactional_db, audit_triggers_lifted, monkeypatch
+    live_server, flushable_db, monkeypatch
 ):
     # Missing Chromium is a broken test machine, not a reason to pass quietly.
     if not CHROMIUM.exists():
