@@ -87,7 +87,4 @@ class UserForm(forms.Form):
             self.fields["is_active"] = forms.BooleanField(label=_("启用"), required=False)
 
     def clean_reach(self):
-        region = self.cleaned_data["reach"]
-        if region is None:
-            raise ValidationError(_("请选择管辖范围"))
-        return prefix_of(region.code)
+        return prefix_of(self.cleaned_data["reach"].code)

@@ -128,7 +128,10 @@ def user_update(*, actor: User, user: User, **fields) -> User:
             raise ValueError(f"user_update cannot set {name}")
         setattr(user, name, value)
     validate_reach(role=user.role, reach=user.reach)
-    _check_grant(actor=actor, reach=user.reach, can_view_personal=user.can_view_personal)
+    # Only a new grant of the personal-data permission needs the actor to hold it; keeping an
+    # existing grant while editing the phone number does not.
+    granting = user.can_view_personal and not before["can_view_personal"]
+    _check_grant(actor=actor, reach=user.reach, can_view_personal=granting)
     if user.pk == actor.pk and not user.is_active:
         raise ValidationError(gettext("不能停用自己的账户"))
     changes = diff(before, snapshot(user, USER_AUDIT_FIELDS))

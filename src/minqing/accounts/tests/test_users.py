@@ -220,6 +220,16 @@ def test_admin_without_personal_data_access_cannot_grant_it(cast, client_for):
     assert not User.objects.filter(username="wangfang").exists()
 
 
+def test_admin_without_personal_data_access_may_edit_a_user_who_has_it(cast):
+    user_update(actor=cast.admin, user=cast.dept, can_view_personal=True)
+
+    user_update(actor=_personal_less_admin(), user=cast.dept, phone="13900001111")
+
+    cast.dept.refresh_from_db()
+    assert cast.dept.phone == "13900001111"
+    assert cast.dept.can_view_personal
+
+
 # Who may use the pages
 
 
