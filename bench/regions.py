@@ -45,14 +45,6 @@ DESCRIPTION = (
 TARGET_SECONDS = 15.0
 EDITION = 2023
 TABLE = "regions_region"
-# The PRAGMAs minqing.lib.env gives every SQLite connection, plus the foreign_keys=ON that
-# Django's SQLite backend sets on each one it opens.
-PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=5000",
-    "PRAGMA foreign_keys=ON",
-)
 SELECT_ALL = (
     f"SELECT code, name, short_name, level, parent_id, since, retired_in FROM {TABLE} ORDER BY code"
 )
@@ -112,11 +104,8 @@ def _load(label: str, *, first: bool, notes: list[str]) -> tuple[list[Figure], i
     from minqing.regions.services import read_region_file, regions_load
 
     timer, in_insert = _InsertTimer(), []
-    cache_before = _cache_size(connection)
     with connection.execute_wrapper(timer), _timing_insert(in_insert), measure() as span:
         loaded = regions_load(rows=read_region_file(), edition=EDITION)
-    if _cache_size(connection) != cache_before:
-        notes.append(f"{label}: the connection's cache_size was left changed")
     if loaded.changed != first:
         notes.append(
             f"{label}: expected {'changes' if first else 'no change'}, got "
@@ -154,20 +143,13 @@ def _load(label: str, *, first: bool, notes: list[str]) -> tuple[list[Figure], i
     return figures, loaded.total
 
 
-def _cache_size(connection) -> int | None:
-    if connection.vendor != "sqlite":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        return cursor.fetchone()[0]
-
-
 def _load_pragmas() -> list[str]:
-    """The app's PRAGMAs, plus the page cache regions_load sets for a big insert, if it does."""
-    from minqing.regions import services
+    """The PRAGMAs the app gives every SQLite connection (minqing.lib.env), plus the
+    foreign_keys=ON that Django's SQLite backend sets on each one it opens."""
+    from django.conf import settings
 
-    cache_kib = getattr(services, "_SQLITE_LOAD_CACHE_KIB", None)
-    return [*PRAGMAS, *([f"PRAGMA cache_size=-{cache_kib}"] if cache_kib else [])]
+    init = settings.DATABASES["default"]["OPTIONS"]["init_command"]
+    return [p.strip() for p in init.split(";") if p.strip()] + ["PRAGMA foreign_keys=ON"]
 
 
 def _region_ddl(db: Path) -> list[str]:

@@ -3,7 +3,6 @@ one bulk operation with one audit row, not 665k individual writes."""
 
 import gzip
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,11 +15,6 @@ from minqing.regions.models import Edition, NameChange, Region, Successor, prefi
 PACKAGED_EDITION = 2023
 PACKAGED_FILE = Path(__file__).parent / "data" / "regions-2023.tsv.gz"
 _BATCH = 20_000
-# SQLite's default page cache (2 MB) is far smaller than the region table's indexes (the
-# national table is ~90 MB), so a national load spends its time spilling index pages to the
-# WAL and reading them back. A bigger cache while inserting cuts the insert time by about a
-# third (see bench/regions.py); SQLite takes the memory only as pages are used.
-_SQLITE_LOAD_CACHE_KIB = 64 * 1024
 
 
 def read_region_file(path: Path = PACKAGED_FILE) -> Iterator[tuple[str, str]]:
@@ -150,7 +144,7 @@ def _insert(codes: list[str], names: dict[str, str], edition: int) -> int:
     columns = "code, name, short_name, level, parent_id, since"
     sql = f"INSERT INTO {table} ({columns}, retired_in) VALUES (%s, %s, %s, %s, %s, %s, NULL)"
     copy = f"COPY {table} ({columns}) FROM STDIN"  # retired_in: NULL, as in the INSERT
-    with connection.cursor() as cursor, _sqlite_cache(cursor, big=len(codes) > _BATCH):
+    with connection.cursor() as cursor:
         for level, level_codes in by_level.items():
             parent_digits = LEVEL_DIGITS.get(level - 1)  # parent_of(), the level known
             for start in range(0, len(level_codes), _BATCH):
@@ -172,25 +166,3 @@ def _insert(codes: list[str], names: dict[str, str], edition: int) -> int:
                 else:
                     cursor.executemany(sql, rows)
     return len(codes)
-
-
-@contextmanager
-def _sqlite_cache(cursor, *, big: bool) -> Iterator[None]:
-    """On SQLite, raise the connection's page cache to _SQLITE_LOAD_CACHE_KIB for a big
-    insert, and put it back afterwards; elsewhere, and for small inserts, do nothing."""
-    if not big or connection.vendor != "sqlite":
-        yield
-        return
-    cursor.execute("PRAGMA cache_size")
-    (before,) = cursor.fetchone()
-    cursor.execute("PRAGMA page_size")
-    (page_size,) = cursor.fetchone()
-    before_kib = -before if before < 0 else before * page_size // 1024
-    if before_kib >= _SQLITE_LOAD_CACHE_KIB:
-        yield
-        return
-    cursor.execute(f"PRAGMA cache_size = -{_SQLITE_LOAD_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        cursor.execute(f"PRAGMA cache_size = {int(before)}")
