@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "minqing.regions",
     "minqing.accounts",
     "minqing.audit",
+    "minqing.households",
     "minqing.web",
     "minqing.demo",
 ]

@@ -16,6 +16,8 @@ from functools import cache
 from minqing.accounts.models import User
 from minqing.accounts.roles import Role
 from minqing.accounts.services import user_create
+from minqing.households.categories import seed_categories
+from minqing.households.models import Category
 from minqing.regions.codes import prefix_of
 from minqing.regions.models import Region
 from minqing.regions.services import read_region_file, regions_load
@@ -42,9 +44,12 @@ def _cast_region_rows() -> tuple[tuple[str, str], ...]:
 
 
 def ensure_cast_regions() -> None:
-    # A transactional test (the browser test) empties the tables; put the regions back.
+    # A transactional test (the browser test) empties the tables, the seeded categories
+    # too; put them back.
     if not Region.objects.filter(code=WANQUANZHUANG.ljust(12, "0")).exists():
         regions_load(rows=_cast_region_rows(), edition=2023)
+    if not Category.objects.exists():
+        seed_categories(Category)
 
 
 @dataclass

@@ -1,0 +1,418 @@
+"""Every write to the registry. Each service checks the actor's reach and role, changes the
+rows, keeps the copies on Household (head name, member count) in step, and writes its audit
+row in the same transaction. Audit rows carry masked personal data only."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from minqing.accounts.access import require_personal, require_write
+from minqing.audit.services import audit_record, diff, snapshot
+from minqing.households.models import (
+    Assessment,
+    Category,
+    CategoryGrant,
+    CategoryScope,
+    Dwelling,
+    Household,
+    Membership,
+    Person,
+    PersonStatus,
+    Relation,
+)
+from minqing.households.people import PersonInput, clean_person, id_hash
+from minqing.lib.masking import mask_id_number, mask_phone
+from minqing.regions.models import Level, Region
+
+HOUSEHOLD_FIELDS = ["region", "address", "head_name"]
+DWELLING_FIELDS = ["grade", "assessed_on", "appraiser", "cause", "ground_floor_flooded"]
+# Members who count in 家庭人口.
+PRESENT = [PersonStatus.RESIDENT, PersonStatus.AWAY]
+
+
+def _check_village(region: Region) -> None:
+    if region.level != Level.VILLAGE or region.retired_in:
+        raise ValidationError({"region": _("户必须属于一个现行的村（社区）")})
+
+
+def _refresh_household(household: Household) -> None:
+    """Recompute the head-name and member-count copies after a change of members."""
+    household.member_count = household.members.filter(status__in=PRESENT).count()
+    head = household.head
+    household.head_name = head.name if head else ""
+    household.head_initials = head.name_initials if head else ""
+    household.save(update_fields=["member_count", "head_name", "head_initials", "updated_at"])
+
+
+def _new_person(household: Household, data: PersonInput, *, on: datetime.date) -> Person:
+    clean = clean_person(data)
+    if Person.objects.filter(id_hash=clean.fields["id_hash"]).exists():
+        raise ValidationError(
+            {
+                "id_number": _("身份证号 %(masked)s 已登记在另一户，请用“迁移”办理")
+                % {"masked": mask_id_number(clean.id_number)}
+            }
+        )
+    try:
+        with transaction.atomic():
+            person = Person.objects.create(
+                household=household, region=household.region, **clean.fields
+            )
+    except IntegrityError:  # a concurrent registration of the same number
+        raise ValidationError({"id_number": _("身份证号已登记")}) from None
+    Membership.objects.create(
+        person=person, household=household, relation=data.relation, joined_on=on
+    )
+    person.audit_values = clean.audit
+    return person
+
+
+@transaction.atomic
+def household_create(
+    *, actor, region: Region, address: str, head: PersonInput, members=(), on=None
+) -> Household:
+    """A new household with its head (and members), each checked and encrypted."""
+    require_write(actor, region.code)
+    _check_village(region)
+    on = on or timezone.localdate()
+    household = Household.objects.create(region=region, address=address.strip())
+    head.relation = Relation.HEAD
+    people = [_new_person(household, head, on=on)]
+    for member in members:
+        if member.relation == Relation.HEAD:
+            raise ValidationError({"relation": _("一户只能有一位户主")})
+        people.append(_new_person(household, member, on=on))
+    household.head = people[0]
+    household.save(update_fields=["head"])
+    _refresh_household(household)
+    Dwelling.objects.create(household=household, region=region)
+    audit_record(
+        actor=actor,
+        action="create",
+        entity="households.household",
+        entity_id=household.pk,
+        region_code=region.code,
+        changes={
+            "address": [None, household.address],
+            "members": [None, [p.audit_values for p in people]],
+        },
+    )
+    return household
+
+
+@transaction.atomic
+def household_update(
+    *, actor, household: Household, address: str | None = None, region: Region | None = None
+) -> Household:
+    require_write(actor, household.region_id)
+    before = snapshot(household, HOUSEHOLD_FIELDS)
+    if address is not None:
+        household.address = address.strip()
+    if region is not None and region.code != household.region_id:
+        require_write(actor, region.code)
+        _check_village(region)
+        household.region = region
+        household.members.update(region=region)
+        CategoryGrant.objects.filter(
+            Q(household=household) | Q(person__household=household)
+        ).update(region=region)
+        Dwelling.objects.filter(household=household).update(region=region)
+    changes = diff(before, snapshot(household, HOUSEHOLD_FIELDS))
+    if changes:
+        household.save(update_fields=["address", "region", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="update",
+            entity="households.household",
+            entity_id=household.pk,
+            region_code=household.region_id,
+            changes=changes,
+        )
+    return household
+
+
+@transaction.atomic
+def person_add(*, actor, household: Household, data: PersonInput, on=None) -> Person:
+    require_write(actor, household.region_id)
+    if data.relation == Relation.HEAD and household.head_id:
+        raise ValidationError({"relation": _("该户已有户主")})
+    person = _new_person(household, data, on=on or timezone.localdate())
+    if data.relation == Relation.HEAD:
+        household.head = person
+        household.save(update_fields=["head"])
+    _refresh_household(household)
+    audit_record(
+        actor=actor,
+        action="create",
+        entity="households.person",
+        entity_id=person.pk,
+        region_code=household.region_id,
+        changes={k: [None, v] for k, v in person.audit_values.items()}
+        | {"household": [None, household.pk]},
+    )
+    return person
+
+
+def _person_audit(person: Person) -> dict:
+    return {
+        "name": person.name,
+        "id_number": mask_id_number(person.id_number),
+        "phone": mask_phone(person.phone),
+        "relation": person.relation,
+        "status": person.status,
+    }
+
+
+@transaction.atomic
+def person_update(*, actor, person: Person, data: PersonInput) -> Person:
+    """Correct a person's details (name, ID number, phone, status, relation)."""
+    require_write(actor, person.region_id)
+    if (data.relation == Relation.HEAD) != (person.relation == Relation.HEAD):
+        raise ValidationError({"relation": _("更换户主请用“迁移”或户主变更办理")})
+    clean = clean_person(data)
+    new_id = clean.fields["id_hash"]
+    if new_id != person.id_hash and Person.objects.filter(id_hash=new_id).exists():
+        raise ValidationError(
+            {
+                "id_number": _("身份证号 %(masked)s 已登记给另一人")
+                % {"masked": mask_id_number(clean.id_number)}
+            }
+        )
+    changes = diff(_person_audit(person), clean.audit)
+    # A corrected digit hidden by the mask is still a change worth recording.
+    for key, hashed in (("id_number", "id_hash"), ("phone", "phone_hash")):
+        if getattr(person, hashed) != clean.fields[hashed] and key not in changes:
+            changes[key] = [clean.audit[key], clean.audit[key] + _("（已更正）")]
+    if not changes:
+        return person
+    for key, value in clean.fields.items():
+        setattr(person, key, value)
+    person.save(update_fields=[*clean.fields, "updated_at"])
+    if person.household_id:
+        _refresh_household(person.household)
+    audit_record(
+        actor=actor,
+        action="update",
+        entity="households.person",
+        entity_id=person.pk,
+        region_code=person.region_id,
+        changes=changes,
+    )
+    return person
+
+
+@transaction.atomic
+def person_move(
+    *,
+    actor,
+    person: Person,
+    household: Household,
+    relation: str,
+    on: datetime.date | None = None,
+    reason: str = "",
+) -> Person:
+    """Move a person to another household (迁移), keeping the history."""
+    require_write(actor, person.region_id)
+    require_write(actor, household.region_id)
+    if household.pk == person.household_id:
+        raise ValidationError({"household": _("此人已在该户")})
+    if relation == Relation.HEAD and household.head_id:
+        raise ValidationError({"relation": _("目标户已有户主")})
+    on = on or timezone.localdate()
+    old = person.household
+    Membership.objects.filter(person=person, left_on__isnull=True).update(left_on=on, reason=reason)
+    Membership.objects.create(
+        person=person, household=household, relation=relation, joined_on=on, reason=reason
+    )
+    Person.objects.filter(pk=person.pk).update(
+        household=household, relation=relation, region=household.region
+    )
+    person.household, person.relation, person.region = household, relation, household.region
+    if relation == Relation.HEAD:
+        household.head = person
+        household.save(update_fields=["head"])
+    if old is not None:
+        if old.head_id == person.pk:
+            old.head = None
+            old.save(update_fields=["head"])
+        _refresh_household(old)
+    _refresh_household(household)
+    audit_record(
+        actor=actor,
+        action="move",
+        entity="households.person",
+        entity_id=person.pk,
+        region_code=household.region_id,
+        changes={
+            "household": [old.pk if old else None, household.pk],
+            "relation": [None, relation],
+            "reason": [None, reason],
+        },
+    )
+    return person
+
+
+@transaction.atomic
+def category_grant(
+    *,
+    actor,
+    category: Category,
+    household: Household | None = None,
+    person: Person | None = None,
+    start: datetime.date,
+    end: datetime.date | None = None,
+    document: str = "",
+    grade: str = "",
+) -> CategoryGrant:
+    target = household or person
+    if (household is None) == (person is None):
+        raise ValueError("give a household or a person")
+    require_write(actor, target.region_id)
+    if category.scope == CategoryScope.HOUSEHOLD and household is None:
+        raise ValidationError(
+            {"category": _("“%(name)s”是户类别，应认定给户") % {"name": category.name}}
+        )
+    if category.scope == CategoryScope.PERSON and person is None:
+        raise ValidationError(
+            {"category": _("“%(name)s”是人员类别，应认定给人") % {"name": category.name}}
+        )
+    if end and end < start:
+        raise ValidationError({"end": _("终止日期不能早于起始日期")})
+    if start > timezone.localdate():
+        raise ValidationError(
+            {"start": _("起始日期 %(date)s 晚于今天") % {"date": start.isoformat()}}
+        )
+    if category.has_grade and not grade:
+        raise ValidationError({"grade": _("“%(name)s”须填写等级") % {"name": category.name}})
+    overlapping = CategoryGrant.objects.filter(
+        category=category, household=household, person=person
+    ).filter(Q(end__isnull=True) | Q(end__gte=start))
+    if end:
+        overlapping = overlapping.filter(start__lte=end)
+    if overlapping.exists():
+        raise ValidationError({"start": _("该时段已认定为“%(name)s”") % {"name": category.name}})
+    grant = CategoryGrant.objects.create(
+        category=category,
+        household=household,
+        person=person,
+        region_id=target.region_id,
+        start=start,
+        end=end,
+        document=document.strip(),
+        grade=grade,
+    )
+    audit_record(
+        actor=actor,
+        action="grant",
+        entity="households.categorygrant",
+        entity_id=grant.pk,
+        region_code=target.region_id,
+        changes={
+            "category": [None, category.code],
+            "start": [None, start.isoformat()],
+            "end": [None, end.isoformat() if end else None],
+            "document": [None, document],
+            "household": [None, household.pk if household else None],
+            "person": [None, person.pk if person else None],
+        },
+    )
+    return grant
+
+
+@transaction.atomic
+def category_end(
+    *, actor, grant: CategoryGrant, end: datetime.date, reason: str = ""
+) -> CategoryGrant:
+    require_write(actor, grant.region_id)
+    if end < grant.start:
+        raise ValidationError(
+            {"end": _("终止日期不能早于起始日期 %(start)s") % {"start": grant.start.isoformat()}}
+        )
+    # Compare-and-set: of two clerks ending the same grant, one wins and the other is told.
+    if not CategoryGrant.objects.filter(pk=grant.pk, end__isnull=True).update(
+        end=end, end_reason=reason
+    ):
+        raise ValidationError({"end": _("该认定已经终止")})
+    grant.end, grant.end_reason = end, reason
+    audit_record(
+        actor=actor,
+        action="end",
+        entity="households.categorygrant",
+        entity_id=grant.pk,
+        region_code=grant.region_id,
+        changes={"end": [None, end.isoformat()], "end_reason": [None, reason]},
+    )
+    return grant
+
+
+@transaction.atomic
+def dwelling_assess(
+    *,
+    actor,
+    household: Household,
+    grade: str,
+    assessed_on: datetime.date,
+    appraiser: str = "",
+    cause: str = "",
+    ground_floor_flooded: bool = False,
+) -> Dwelling:
+    """Record a safety assessment; the dwelling shows the latest, the history keeps all."""
+    require_write(actor, household.region_id)
+    if assessed_on > timezone.localdate():
+        raise ValidationError(
+            {"assessed_on": _("鉴定日期 %(date)s 晚于今天") % {"date": assessed_on.isoformat()}}
+        )
+    dwelling, _created = Dwelling.objects.select_for_update().get_or_create(
+        household=household, defaults={"region": household.region}
+    )
+    Assessment.objects.create(
+        dwelling=dwelling,
+        grade=grade,
+        assessed_on=assessed_on,
+        appraiser=appraiser,
+        cause=cause,
+        ground_floor_flooded=ground_floor_flooded,
+        recorded_by=actor if getattr(actor, "pk", None) else None,
+    )
+    before = snapshot(dwelling, DWELLING_FIELDS)
+    latest = dwelling.assessments.order_by("-assessed_on", "-id").first()
+    for name in DWELLING_FIELDS:
+        setattr(dwelling, name, getattr(latest, name))
+    changes = diff(before, snapshot(dwelling, DWELLING_FIELDS))
+    dwelling.save(update_fields=DWELLING_FIELDS)
+    audit_record(
+        actor=actor,
+        action="assess",
+        entity="households.dwelling",
+        entity_id=dwelling.pk,
+        region_code=household.region_id,
+        changes=changes or {"grade": [dwelling.grade, grade]},
+    )
+    return dwelling
+
+
+@transaction.atomic
+def personal_reveal(*, actor, person: Person, fields=("id_number", "phone")) -> dict[str, str]:
+    """The full ID number and phone of one person, for a user allowed to see them; each
+    reveal is an audit row (个人信息保护法: every full view leaves a trace)."""
+    require_personal(actor)
+    if not actor.reaches(person.region_id):
+        raise ValidationError(_("该人员不在您的管辖范围内"))
+    values = {name: getattr(person, name) for name in fields}
+    audit_record(
+        actor=actor,
+        action="view_personal",
+        entity="households.person",
+        entity_id=person.pk,
+        region_code=person.region_id,
+        changes={name: [None, "(已查看)"] for name in fields},
+    )
+    return values
+
+
+def find_person_by_id_number(number: str):
+    return Person.objects.filter(id_hash=id_hash(number)).first()
