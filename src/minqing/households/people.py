@@ -14,6 +14,10 @@ from minqing.lib.masking import mask_id_number, mask_phone
 from minqing.lib.phones import InvalidPhone, normalize_phone
 from minqing.lib.pinyin import initials
 
+# Sets, not the enums' .values lists, which Django rebuilds on every access.
+_RELATIONS = frozenset(Relation.values)
+_STATUSES = frozenset(PersonStatus.values)
+
 
 @dataclass
 class PersonInput:
@@ -91,9 +95,9 @@ def clean_person(data: PersonInput, *, today: datetime.date | None = None) -> Cl
             phone = normalize_phone(data.phone)
         except InvalidPhone as error:
             errors["phone"] = str(error)
-    if data.relation not in Relation.values:
+    if data.relation not in _RELATIONS:
         errors["relation"] = _("与户主关系“%(value)s”不是可选值") % {"value": data.relation}
-    if data.status not in PersonStatus.values:
+    if data.status not in _STATUSES:
         errors["status"] = _("人员状态“%(value)s”不是可选值") % {"value": data.status}
     if errors:
         raise ValidationError(errors)

@@ -24,7 +24,7 @@ class IdNumber:
 
 
 def parse_id_number(raw: str, *, today: datetime.date | None = None) -> IdNumber:
-    number = ric.compact(str(raw or "")).upper()
+    number = str(raw or "").replace(" ", "").replace("-", "").strip().upper()
     if len(number) != 18:
         raise InvalidIdNumber(
             _("身份证号应为18位，“%(raw)s”是%(n)d位") % {"raw": raw, "n": len(number)}
