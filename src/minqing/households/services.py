@@ -24,7 +24,8 @@ from minqing.households.models import (
     PersonStatus,
     Relation,
 )
-from minqing.households.people import PersonInput, clean_person, id_hash
+from minqing.households.people import PersonInput, clean_person, id_hash, phone_hash
+from minqing.lib.crypto import encrypt, key_id, keyed_hash, keyring
 from minqing.lib.masking import mask_id_number, mask_phone
 from minqing.regions.models import Level, Region
 
@@ -416,3 +417,61 @@ def personal_reveal(*, actor, person: Person, fields=("id_number", "phone")) -> 
 
 def find_person_by_id_number(number: str):
     return Person.objects.filter(id_hash=id_hash(number)).first()
+
+
+def personal_data_rotate(*, actor=None, rehash: bool = False, batch: int = 2000) -> dict[str, int]:
+    """Re-encrypt every person's ID number and phone under the current key (and, with
+    ``rehash``, recompute their keyed hashes under the current hash key). Batches commit one by
+    one, so a long run can be stopped and started again; see docs/personal-data.md."""
+    counts = {"checked": 0, "reencrypted": 0}
+    last = 0
+    current = keyring().current
+    while True:
+        with transaction.atomic():
+            people = list(Person.objects.filter(pk__gt=last).order_by("pk")[:batch])
+            if not people:
+                break
+            changed = []
+            for person in people:
+                stale = any(
+                    blob and key_id(blob) != current
+                    for blob in (person.id_cipher, person.phone_cipher)
+                )
+                if stale or rehash:
+                    number, phone = person.id_number, person.phone
+                    person.id_cipher = encrypt(number) if number else None
+                    person.phone_cipher = encrypt(phone) if phone else None
+                    if rehash:
+                        person.id_hash = id_hash(number) if number else None
+                        person.id_tail_hash = keyed_hash(number[-4:], "id-tail") if number else None
+                        person.phone_hash = phone_hash(phone) if phone else None
+                        person.phone_tail_hash = (
+                            keyed_hash(phone[-4:], "phone-tail") if phone else None
+                        )
+                    changed.append(person)
+            Person.objects.bulk_update(changed, ROTATED_FIELDS if rehash else ROTATED_FIELDS[:2])
+            counts["checked"] += len(people)
+            counts["reencrypted"] += len(changed)
+            last = people[-1].pk
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="rotate_keys",
+            entity="households.person",
+            changes={
+                "reencrypted": [None, counts["reencrypted"]],
+                "rehash": [None, rehash],
+                "key": [None, current],
+            },
+        )
+    return counts
+
+
+ROTATED_FIELDS = [
+    "id_cipher",
+    "phone_cipher",
+    "id_hash",
+    "id_tail_hash",
+    "phone_hash",
+    "phone_tail_hash",
+]
