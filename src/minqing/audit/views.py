@@ -17,6 +17,11 @@ ENTITY_LABELS = {
     "accounts.apitoken": pgettext_lazy("audit entity", "访问令牌"),
     "accounts.orgunit": pgettext_lazy("audit entity", "单位"),
     "regions.edition": pgettext_lazy("audit entity", "区划版本"),
+    "households.household": pgettext_lazy("audit entity", "户"),
+    "households.person": pgettext_lazy("audit entity", "人员"),
+    "households.categorygrant": pgettext_lazy("audit entity", "类别认定"),
+    "households.dwelling": pgettext_lazy("audit entity", "住房"),
+    "households.import": pgettext_lazy("audit entity", "花名册导入"),
 }
 ACTION_LABELS = {
     "create": _("新增"),
@@ -29,6 +34,13 @@ ACTION_LABELS = {
     "revoke": _("吊销"),
     "load": _("载入"),
     "view_personal": _("查看完整个人信息"),
+    "move": _("迁移"),
+    "grant": _("认定"),
+    "end": _("终止"),
+    "assess": _("鉴定"),
+    "import": _("导入"),
+    "export_personal": _("导出完整个人信息"),
+    "rotate_keys": _("轮换密钥"),
 }
 
 
