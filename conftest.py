@@ -15,6 +15,8 @@ def _fast_settings(settings):
     settings.SECURE_HSTS_SECONDS = 0
     settings.ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Background tasks (the roll import) run inline, within the request that enqueues them.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture

@@ -6,6 +6,9 @@ A benchmark is a module in this package (not starting with ``_``) that defines
     DESCRIPTION = "one line"          # shown by ``python -m bench --list``
     def run() -> Result: ...
 
+or, for several benchmarks in one module, ``BENCHMARKS = [SimpleNamespace(NAME=..., DESCRIPTION=...,
+run=...), ...]`` (bench/households.py).
+
 ``run()`` measures, and returns a :class:`Result`: the workload, the figures it timed (ours
 and the peer or bare-SQL baseline timed in the same process run), and the target. Benchmarks
 report; they never assert. A missed target is printed as MISSED and the exit code stays 0.
@@ -14,7 +17,7 @@ report; they never assert. A missed target is printed as MISSED and the exit cod
 import importlib
 import pkgutil
 from dataclasses import asdict, dataclass, field, replace
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 __all__ = ["Figure", "Result", "best_of", "discover", "select"]
 
@@ -50,6 +53,8 @@ class Result:
     figures: list[Figure] = field(default_factory=list)  # every line of the table, in order
     notes: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
+    # The ratio as "the baseline is N times slower" (a peer library) instead of ours / baseline.
+    invert_ratio: bool = False
 
     @property
     def met(self) -> bool | None:
@@ -59,9 +64,16 @@ class Result:
 
     @property
     def ratio(self) -> float | None:
-        if self.baseline is None or not self.baseline.seconds or self.ours.seconds is None:
+        if self.baseline is None or not self.baseline.seconds or not self.ours.seconds:
             return None
+        if self.invert_ratio:
+            return self.baseline.seconds / self.ours.seconds
         return self.ours.seconds / self.baseline.seconds
+
+    @property
+    def ratio_label(self) -> str:
+        baseline = self.baseline_name or (self.baseline.label if self.baseline else "")
+        return f"{baseline} / ours" if self.invert_ratio else f"ours / {baseline}"
 
     def summary(self) -> str:
         """``regions.load: 665,271 rows in 8.4 s (target < 15 s: OK); bare executemany 3.1 s;
@@ -73,7 +85,7 @@ class Result:
         if self.baseline is not None and self.baseline.seconds is not None:
             line += f"; {self.baseline_name or self.baseline.label} {self.baseline.seconds:.1f} s"
         if self.ratio is not None:
-            line += f"; ratio {self.ratio:.1f}x"
+            line += f"; {self.ratio_label} {self.ratio:.1f}x"
         return line
 
     def as_json(self) -> dict:
@@ -116,11 +128,14 @@ def best_of(results: list[Result]) -> Result:
         baseline_name=first.baseline_name,
         figures=figures,
         notes=notes,
+        invert_ratio=first.invert_ratio,
     )
 
 
 def discover() -> dict[str, ModuleType]:
-    """{NAME: module} for every benchmark module in this package, sorted by NAME."""
+    """{NAME: benchmark} for every benchmark in this package, sorted by NAME: a module with
+    ``NAME`` and ``run``, or each entry of a module's ``BENCHMARKS`` list (objects with
+    ``NAME``, ``DESCRIPTION`` and ``run``), which the module's name selects together."""
     found = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_"):
@@ -128,6 +143,13 @@ def discover() -> dict[str, ModuleType]:
         module = importlib.import_module(f"{__name__}.{info.name}")
         if callable(getattr(module, "run", None)) and getattr(module, "NAME", None):
             found[module.NAME] = module
+        for entry in getattr(module, "BENCHMARKS", ()):
+            found[entry.NAME] = SimpleNamespace(
+                NAME=entry.NAME,
+                DESCRIPTION=entry.DESCRIPTION,
+                run=entry.run,
+                __name__=module.__name__,
+            )
     return dict(sorted(found.items()))
 
 

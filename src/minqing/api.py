@@ -56,7 +56,10 @@ def unauthenticated(request, exc):
 
 @api.exception_handler(ValidationError)
 def invalid(request, exc):
-    return _error(request, 422, "；".join(exc.messages), errors=exc.messages)
+    # A service's refusal by field ({"id_number": [...]}) keeps its fields, so that a client
+    # can put each message next to the input it is about.
+    fields = exc.message_dict if hasattr(exc, "error_dict") else {}
+    return _error(request, 422, "；".join(exc.messages), errors=exc.messages, fields=fields)
 
 
 @api.exception_handler(SchemaError)
@@ -87,3 +90,7 @@ NINJA_MESSAGES = {
 
 api.add_router("/me", "minqing.accounts.api.router")
 api.add_router("/regions", "minqing.regions.api.router")
+api.add_router("/households", "minqing.households.api.households")
+api.add_router("/people", "minqing.households.api.people")
+api.add_router("/categories", "minqing.households.api.categories")
+api.add_router("/grants", "minqing.households.api.grants")

@@ -6,6 +6,9 @@ urlpatterns = [
     path("", include("minqing.web.urls")),
     path("accounts/", include("minqing.accounts.urls")),
     path("regions/", include("minqing.regions.urls")),
+    # Before households/: the roll's import and export pages.
+    path("households/roll/", include("minqing.households.roll_urls")),
+    path("households/", include("minqing.households.urls")),
     path("audit/", include("minqing.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),

@@ -1,6 +1,7 @@
 """The demo county, 涿州市 (130681): real townships and villages from the region data, its
-units, and one user per role. Deterministic: the same seed gives the same county, and a rerun
-changes nothing. Later issues add households, visits and cases as further steps."""
+units, one user per role, and a generated household roll (minqing.demo.households).
+Deterministic: the same seed gives the same county, and a rerun changes nothing. Later issues
+add visits and cases as further steps."""
 
 import random
 import string
@@ -13,6 +14,8 @@ from minqing.regions.models import Region
 from minqing.regions.services import read_region_file, regions_load
 
 COUNTY = "130681"
+WANQUANZHUANG = "130681107228"  # the demo village cadre's village: always has households
+DEMO_HOUSEHOLDS = 2000  # small enough that ./dev.sh serve starts quickly
 DEPARTMENTS = [
     "民政局",
     "住房和城乡建设局",
@@ -102,7 +105,17 @@ def build_users(seed: int, units: dict[str, OrgUnit]) -> list[tuple[DemoUser, st
 
 
 def build_demo(*, seed: int = 1) -> list[tuple[DemoUser, str]]:
+    """Regions, units and users (the households are a separate step: build_demo_households)."""
     if not Region.objects.filter(code=COUNTY.ljust(12, "0")).exists():
         regions_load(rows=read_region_file(), edition=2023, within=COUNTY)
     units = build_units()
     return build_users(seed, units)
+
+
+def build_demo_households(*, seed: int = 1, count: int = DEMO_HOUSEHOLDS):
+    """``count`` generated households over the county's villages, more in the flooded
+    townships, at least a dozen in 万全庄村; only those not there yet are written."""
+    from minqing.demo.households import build_households
+
+    at_least = {WANQUANZHUANG: min(12, count)}
+    return build_households(county=COUNTY, count=count, seed=seed, at_least=at_least)

@@ -291,3 +291,76 @@ class Assessment(models.Model):
 
     def __str__(self):
         return f"{self.grade} {self.assessed_on}"
+
+
+class ImportJob(models.Model):
+    """One upload of a household roll and its way through check and import (importer.py).
+
+    The uploaded file is kept under ``VAR_DIR/imports`` until the import is done; the
+    refusals stored here have ID numbers and phones masked (the database never holds them in
+    clear), and at most ``REFUSALS_KEPT`` of them: the annotated .xlsx has them all.
+    """
+
+    REFUSALS_KEPT = 1000
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("已上传")
+        MAPPING = "mapping", _("待对应列名")
+        CHECKING = "checking", _("正在检查")
+        CHECKED = "checked", _("已检查")
+        RUNNING = "running", _("正在导入")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    filename = models.CharField(_("文件名"), max_length=200)
+    stored_name = models.CharField(max_length=100)  # under VAR_DIR / "imports"
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField(default=0)
+    # {column number: roll column key, or "" to skip}; empty until a mapping is needed.
+    mapping = models.JSONField(default=dict, blank=True)
+    header_row = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.UPLOADED
+    )
+    partial = models.BooleanField(_("仅导入无误的行"), default=False)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    refusals = models.JSONField(default=list, blank=True)
+    refused_total = models.PositiveIntegerField(default=0)
+    errors_name = models.CharField(max_length=100, blank=True)  # the annotated .xlsx
+    error = models.TextField(_("失败原因"), blank=True)
+    # The reach of the user who uploaded it: who else may see and run the job.
+    scope = models.CharField(_("范围"), max_length=12)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("花名册导入")
+        indexes = [
+            # The upload page lists the recent jobs within the user's scope.
+            models.Index(fields=["scope", "-created_at"], name="importjob_scope_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.filename}（{self.get_status_display()}）"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def busy(self) -> bool:
+        return self.status in (self.Status.UPLOADED, self.Status.CHECKING, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.rows_done * 100 // self.rows_total) if self.rows_total else 0

@@ -5,16 +5,27 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from minqing.accounts.roles import Cap
-from minqing.households.models import Category, CategoryGrant, Household, Person
+from minqing.audit.models import AuditLog
+from minqing.audit.selectors import audit_in_reach
+from minqing.households.models import (
+    Assessment,
+    Category,
+    CategoryGrant,
+    Household,
+    Membership,
+    Person,
+    Relation,
+)
 from minqing.households.people import id_hash, phone_hash, tail_hashes
 from minqing.lib.idcard import InvalidIdNumber, parse_id_number
 from minqing.lib.phones import InvalidPhone, normalize_phone
 from minqing.lib.pinyin import is_initials_query
-from minqing.regions.models import prefix_q
+from minqing.regions.models import Region, prefix_q
 
 
 def households_in_reach(user) -> QuerySet[Household]:
@@ -42,9 +53,12 @@ def get_person_for_user(user, pk) -> tuple[Person, bool]:
 
 
 def get_grant_for_user(user, pk) -> tuple[CategoryGrant, bool]:
+    """A grant within reach; a grant of a sensitive category is 404 to a user who may not see
+    such categories, like a grant out of reach."""
     grant = (
         CategoryGrant.objects.filter(prefix_q("region_id", user.reach), pk=pk)
-        .select_related("category")
+        .filter(category__in=visible_categories(user))
+        .select_related("category", "household", "person")
         .first()
     )
     if grant is None:
@@ -141,3 +155,111 @@ def grants_on(user, category: Category, day: datetime.date) -> QuerySet[Category
     return CategoryGrant.objects.filter(
         prefix_q("region_id", user.reach), category=category, start__lte=day
     ).filter(Q(end__isnull=True) | Q(end__gte=day))
+
+
+# What the list page, the household page and the API show of a household, each in a fixed
+# number of queries however many rows or members there are.
+
+
+def annotate_for_list(qs: QuerySet[Household]) -> QuerySet[Household]:
+    """The dwelling's grade as a column (a left join: a household without a dwelling row
+    shows no grade rather than failing)."""
+    return qs.annotate(dwelling_grade=F("dwelling__grade"))
+
+
+def decorate_household_rows(user, households: list[Household], *, day=None) -> list[Household]:
+    """Set ``region_name`` and ``category_names`` (the categories the household or a member
+    holds on ``day`` that the user may see) on one page of households: two queries."""
+    day = day or timezone.localdate()
+    ids = [h.pk for h in households]
+    names = dict(
+        Region.objects.filter(code__in={h.region_id for h in households}).values_list(
+            "code", "short_name"
+        )
+    )
+    held: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    if ids:
+        grants = (
+            _held_on(CategoryGrant.objects.all(), day)
+            .filter(_of_households(ids))
+            .values_list(
+                "household_id", "person__household_id", "category__name", "category__order"
+            )
+        )
+        if not user.can_view_personal:
+            grants = grants.filter(category__sensitive=False)
+        for household_id, person_household_id, name, order in grants:
+            held.setdefault(household_id or person_household_id, {})[name] = order
+    for household in households:
+        household.region_name = names.get(household.region_id, household.region_id)
+        categories = held.get(household.pk, {})
+        household.category_names = sorted(categories, key=lambda name: categories[name])
+    return households
+
+
+def _of_households(ids) -> Q:
+    """Grants of the households or of their members. Both sides are IN lists on the grant's
+    own indexed columns (no OR across a join, which PostgreSQL answers with a full scan)."""
+    members = Person.objects.filter(household_id__in=ids).values("pk")
+    return Q(household_id__in=ids) | Q(person_id__in=members)
+
+
+def _held_on(qs: QuerySet[CategoryGrant], day: datetime.date) -> QuerySet[CategoryGrant]:
+    return qs.filter(start__lte=day).filter(Q(end__isnull=True) | Q(end__gte=day))
+
+
+_RELATION_ORDER = {value: i for i, value in enumerate(Relation.values)}
+
+
+def household_members(household: Household) -> list[Person]:
+    """The people of the household, the head first, then by relation and age."""
+    people = list(household.members.all())
+    return sorted(
+        people,
+        key=lambda p: (
+            _RELATION_ORDER.get(p.relation, 99),
+            p.birth_date or datetime.date.max,
+            p.pk,
+        ),
+    )
+
+
+def household_grants(user, household: Household) -> list[CategoryGrant]:
+    """The categories of the household and of its current members, current and ended,
+    without the sensitive ones for a user who may not see them."""
+    return list(
+        CategoryGrant.objects.filter(_of_households([household.pk]))
+        .filter(category__in=visible_categories(user))
+        .select_related("category", "person")
+        .order_by(F("end").desc(nulls_first=True), "-start", "-id")
+    )
+
+
+def household_assessments(household: Household) -> list[Assessment]:
+    return list(
+        Assessment.objects.filter(dwelling__household=household).select_related("recorded_by")
+    )
+
+
+def household_memberships(household: Household) -> list[Membership]:
+    """Who joined and left the household, and when: the newest first."""
+    return list(
+        Membership.objects.filter(household=household)
+        .select_related("person")
+        .order_by("-joined_on", "-id")
+    )
+
+
+def household_audit(
+    user, household: Household, *, people=(), grants=(), dwelling=None, limit: int = 50
+) -> list[AuditLog]:
+    """The audit rows about the household, its people (``people``: ids of everyone who has
+    been a member), its categories (``grants``: the ones the user may see) and its dwelling."""
+    about = Q(entity="households.household", entity_id=str(household.pk))
+    if people:
+        about |= Q(entity="households.person", entity_id__in=[str(pk) for pk in people])
+    if grants:
+        about |= Q(entity="households.categorygrant", entity_id__in=[str(pk) for pk in grants])
+    if dwelling is not None:
+        about |= Q(entity="households.dwelling", entity_id=str(dwelling.pk))
+    return list(audit_in_reach(user).filter(about).order_by("-at", "-id")[:limit])

@@ -17,12 +17,14 @@ from minqing.households.models import (
     Category,
     CategoryGrant,
     CategoryScope,
+    DamageCause,
     Dwelling,
     Household,
     Membership,
     Person,
     PersonStatus,
     Relation,
+    SafetyGrade,
 )
 from minqing.households.people import PersonInput, clean_person, id_hash, phone_hash
 from minqing.lib.crypto import encrypt, key_id, keyed_hash, keyring
@@ -221,6 +223,10 @@ def person_move(
     require_write(actor, household.region_id)
     if household.pk == person.household_id:
         raise ValidationError({"household": _("此人已在该户")})
+    if relation not in Relation.values:
+        raise ValidationError(
+            {"relation": _("与户主关系“%(value)s”不是可选值") % {"value": relation}}
+        )
     if relation == Relation.HEAD and household.head_id:
         raise ValidationError({"relation": _("目标户已有户主")})
     on = on or timezone.localdate()
@@ -363,6 +369,12 @@ def dwelling_assess(
 ) -> Dwelling:
     """Record a safety assessment; the dwelling shows the latest, the history keeps all."""
     require_write(actor, household.region_id)
+    if grade not in SafetyGrade.values:
+        raise ValidationError(
+            {"grade": _("危房等级“%(value)s”不存在，应为 A、B、C 或 D") % {"value": grade}}
+        )
+    if cause not in DamageCause.values:
+        raise ValidationError({"cause": _("受损原因“%(value)s”不是可选值") % {"value": cause}})
     if assessed_on > timezone.localdate():
         raise ValidationError(
             {"assessed_on": _("鉴定日期 %(date)s 晚于今天") % {"date": assessed_on.isoformat()}}

@@ -18,6 +18,8 @@ class NavItem:
 
 NAV = [
     NavItem(_("首页"), "web:home"),
+    NavItem(_("户籍台账"), "households:list"),
+    NavItem(_("导入花名册"), "roll:upload", Cap.WRITE),
     NavItem(_("行政区划"), "regions:browse"),
     NavItem(_("用户管理"), "accounts:users", Cap.MANAGE_USERS),
     NavItem(_("单位"), "accounts:units", Cap.MANAGE_USERS),

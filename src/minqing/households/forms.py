@@ -1,0 +1,230 @@
+"""The registry's forms. They only check what a form can (types, required fields, choices);
+the rules live in people.clean_person and the services, whose refusals ``call_service`` puts
+back on the fields of the same names (``name``, ``id_number``, ``start`` ...)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from minqing.households.models import (
+    DamageCause,
+    PersonStatus,
+    Relation,
+    SafetyGrade,
+    Sex,
+)
+from minqing.households.people import PersonInput
+from minqing.households.selectors import households_in_reach, visible_categories
+from minqing.regions.forms import RegionField
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# 残疾等级 on the 残疾人证: 一级 (most severe) to 四级.
+GRADES = [
+    ("", "—"),
+    ("一级", _("一级")),
+    ("二级", _("二级")),
+    ("三级", _("三级")),
+    ("四级", _("四级")),
+]
+
+
+def _id_widget(placeholder=""):
+    return forms.TextInput(
+        attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": placeholder}
+    )
+
+
+def _phone_widget(placeholder=""):
+    return forms.TextInput(
+        attrs={"autocomplete": "off", "inputmode": "tel", "placeholder": placeholder}
+    )
+
+
+class PersonForm(forms.Form):
+    """A new person: the head of a new household, or a member added to one."""
+
+    name = forms.CharField(label=_("姓名"), max_length=50)
+    id_number = forms.CharField(label=_("身份证号"), max_length=30, widget=_id_widget())
+    relation = forms.ChoiceField(label=_("与户主关系"), choices=Relation.choices)
+    phone = forms.CharField(
+        label=_("联系电话"), max_length=20, required=False, widget=_phone_widget()
+    )
+    sex = forms.ChoiceField(
+        label=_("性别"),
+        choices=[("", _("（按身份证号）")), *Sex.choices],
+        required=False,
+        help_text=_("可不填；填写时须与身份证号一致"),
+    )
+    birth_date = forms.DateField(
+        label=_("出生日期"),
+        required=False,
+        widget=DATE,
+        help_text=_("可不填；填写时须与身份证号一致"),
+    )
+    status = forms.ChoiceField(
+        label=_("人员状态"), choices=PersonStatus.choices, initial=PersonStatus.RESIDENT
+    )
+
+    def __init__(self, *args, relations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if relations is not None:
+            self.fields["relation"].choices = [
+                (value, label) for value, label in Relation.choices if value in relations
+            ]
+
+    def person_input(self) -> PersonInput:
+        data = self.cleaned_data
+        return PersonInput(
+            name=data["name"],
+            id_number=data["id_number"],
+            relation=data.get("relation") or Relation.HEAD,
+            phone=data["phone"],
+            sex=data["sex"],
+            birth_date=data["birth_date"],
+            status=data.get("status") or PersonStatus.RESIDENT,
+        )
+
+
+class HouseholdForm(PersonForm):
+    """A new household: its village, its address and its head."""
+
+    field_order = ["region", "address", "name", "id_number", "phone", "sex", "birth_date"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"] = RegionField(user=user, levels=(5,), label=_("所属村（社区）"))
+        self.fields["address"] = forms.CharField(label=_("家庭住址"), max_length=200)
+        self.fields["name"].label = _("户主姓名")
+        self.fields["id_number"].label = _("户主身份证号")
+        del self.fields["relation"], self.fields["status"]
+        self.order_fields(self.field_order)
+
+
+class HouseholdEditForm(forms.Form):
+    address = forms.CharField(label=_("家庭住址"), max_length=200)
+
+
+class PersonEditForm(forms.Form):
+    """Corrections to a person. The ID number and phone are never filled in (the page would
+    show them in full): left empty they stay as they are."""
+
+    name = forms.CharField(label=_("姓名"), max_length=50)
+    id_number = forms.CharField(
+        label=_("身份证号"),
+        max_length=30,
+        required=False,
+        widget=_id_widget(),
+    )
+    phone = forms.CharField(
+        label=_("联系电话"), max_length=20, required=False, widget=_phone_widget()
+    )
+    clear_phone = forms.BooleanField(label=_("删除联系电话"), required=False)
+    relation = forms.ChoiceField(label=_("与户主关系"), choices=Relation.choices)
+    status = forms.ChoiceField(label=_("人员状态"), choices=PersonStatus.choices)
+
+    def __init__(self, *args, person, id_masked: str, phone_masked: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.person = person
+        self.fields["id_number"].widget.attrs["placeholder"] = id_masked
+        self.fields["id_number"].help_text = _(
+            "当前 %(masked)s；更正时输入完整号码，不改请留空"
+        ) % {"masked": id_masked}
+        self.fields["phone"].widget.attrs["placeholder"] = phone_masked
+        self.fields["phone"].help_text = (
+            _("当前 %(masked)s；不改请留空") % {"masked": phone_masked}
+            if phone_masked
+            else _("尚未登记")
+        )
+        # The head stays the head, a member stays a member: a new head is a move (迁移).
+        is_head = person.relation == Relation.HEAD
+        self.fields["relation"].choices = [
+            (value, label)
+            for value, label in Relation.choices
+            if (value == Relation.HEAD) == is_head
+        ]
+
+    def person_input(self) -> PersonInput:
+        """The whole person as the service wants it, the untouched fields from the record."""
+        data, person = self.cleaned_data, self.person
+        phone = "" if data["clear_phone"] else (data["phone"] or person.phone)
+        return PersonInput(
+            name=data["name"],
+            id_number=data["id_number"] or person.id_number,
+            relation=data["relation"],
+            phone=phone,
+            status=data["status"],
+        )
+
+
+class MoveForm(forms.Form):
+    household = forms.IntegerField(label=_("迁入户"), widget=forms.RadioSelect)
+    relation = forms.ChoiceField(label=_("与新户主关系"), choices=Relation.choices)
+    on = forms.DateField(label=_("迁移日期"), widget=DATE)
+    reason = forms.CharField(label=_("原因"), max_length=200, required=False)
+
+    def __init__(self, *args, user, person, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("on", timezone.localdate())
+        super().__init__(*args, **kwargs)
+        self.user, self.person = user, person
+        self.fields["household"].error_messages["required"] = _("请先搜索并选择迁入的户")
+
+    def clean_household(self):
+        pk = self.cleaned_data["household"]
+        household = households_in_reach(self.user).filter(pk=pk).first()
+        if household is None:
+            raise ValidationError(_("迁入户不存在，或不在您的管辖范围内"))
+        return household
+
+
+class GrantForm(forms.Form):
+    category = forms.ChoiceField(label=_("类别"))
+    target = forms.ChoiceField(label=_("认定对象"), required=False)
+    grade = forms.ChoiceField(
+        label=_("等级"), choices=GRADES, required=False, help_text=_("仅残疾等分等级的类别填写")
+    )
+    start = forms.DateField(label=_("起始日期"), widget=DATE)
+    end = forms.DateField(label=_("终止日期"), widget=DATE, required=False)
+    document = forms.CharField(
+        label=_("认定文件"), max_length=200, required=False, help_text=_("文号或证件号")
+    )
+
+    def __init__(self, *args, user, members, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("start", timezone.localdate())
+        super().__init__(*args, **kwargs)
+        self.categories = {c.code: c for c in visible_categories(user)}
+        self.fields["category"].choices = [("", _("请选择类别"))] + [
+            (c.code, f"{c.name}（{c.get_scope_display()}）") for c in self.categories.values()
+        ]
+        self.members = {str(p.pk): p for p in members}
+        self.fields["target"].choices = [("", _("本户"))] + [
+            (pk, p.name) for pk, p in self.members.items()
+        ]
+        self.fields["target"].help_text = _("户类别认定给本户，人员类别认定给其中一人")
+
+    def clean_category(self):
+        return self.categories[self.cleaned_data["category"]]
+
+    def clean_target(self):
+        return self.members.get(self.cleaned_data["target"])
+
+
+class GrantEndForm(forms.Form):
+    end = forms.DateField(label=_("终止日期"), widget=DATE)
+    reason = forms.CharField(label=_("终止原因"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("end", timezone.localdate())
+        super().__init__(*args, **kwargs)
+
+
+class AssessmentForm(forms.Form):
+    grade = forms.ChoiceField(label=_("危房等级"), choices=SafetyGrade.choices)
+    assessed_on = forms.DateField(label=_("鉴定日期"), widget=DATE)
+    appraiser = forms.CharField(label=_("鉴定人（机构）"), max_length=100, required=False)
+    cause = forms.ChoiceField(label=_("受损原因"), choices=DamageCause.choices, required=False)
+    ground_floor_flooded = forms.BooleanField(label=_("首层进水"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("assessed_on", timezone.localdate())
+        super().__init__(*args, **kwargs)

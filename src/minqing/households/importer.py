@@ -1,0 +1,1690 @@
+"""Import of a household roll (户籍花名册) from .xlsx, .xls, .ods or .csv.
+
+Three steps, each usable alone (the pages run them as background tasks, the command in turn):
+
+1. **Read and check every row** without touching the database: people through
+   ``clean_person`` (the one place person rules live), the other cells through roll.py.
+   Cleaning costs ~40 µs a row (encryption and keyed hashes included), so a big roll is
+   cleaned by a pool of processes while this one reads the next rows.
+2. **Plan** against the registry: group the rows into households (a 户主 row starts one,
+   other rows join by 户主身份证号, else the nearest 户主 row above), find who already exists
+   by the keyed hash of the ID number, and sort each row into create / update / unchanged /
+   refuse. Every problem is kept as (row, column, value, reason), never only the first.
+3. **Apply** in one transaction: all or nothing, unless ``partial`` was chosen, in which case
+   the refused rows (and the rows of a household whose head row is refused) are left out.
+   The writes are bulk inserts and ``executemany`` updates with ids allocated up front, so
+   a county's roll (230k households / 700k people) is written in seconds, not hours.
+
+The import writes ONE audit row (entity ``households.import``, action ``import``, the file's
+name and sha256, the counts), not one per person as the per-record services do: an audit
+log of 700k rows for one upload would drown what the log is for, and the file's hash
+identifies exactly what was written. Personal data never goes into that row, nor into the
+refusals that are stored: ID numbers and phones there are masked.
+
+Semantics a clerk can rely on: re-importing the same file changes nothing; a corrected file
+updates by ID number (a person found by its hash is updated, a household found by its head's
+ID is updated); an empty cell never erases what is stored (phone, address, status, the
+dwelling), except in 户类别 and 人员类别, where the file says which categories are held now
+(a category the importing user may not see is never ended by an import). The import never
+removes a person from a household: moving out is done on the household's page.
+"""
+
+import collections
+import contextlib
+import datetime
+import hashlib
+import itertools
+import multiprocessing
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from minqing.accounts.access import require_write
+from minqing.audit.context import current_origin, origin
+from minqing.audit.services import audit_record
+from minqing.households import roll
+from minqing.households.models import (
+    Assessment,
+    Category,
+    CategoryGrant,
+    Dwelling,
+    Household,
+    Membership,
+    Person,
+    PersonStatus,
+    Relation,
+)
+from minqing.households.people import PersonInput, clean_person, id_hash
+from minqing.households.selectors import visible_categories
+from minqing.lib.excel import (
+    CellRange,
+    Flagged,
+    SpreadsheetError,
+    column_letter,
+    column_number,
+    read_rows,
+    write_xlsx,
+)
+from minqing.lib.idcard import InvalidIdNumber, parse_id_number
+from minqing.lib.masking import mask_id_number, mask_phone
+from minqing.regions.codes import LEVEL_DIGITS
+from minqing.regions.models import Level, Region, prefix_q
+
+PRESENT = (PersonStatus.RESIDENT.value, PersonStatus.AWAY.value)
+# Below this many rows the cleaning runs in this process: starting a pool costs more.
+POOL_MIN_ROWS = 20_000
+POOL_CHUNK = 2_000
+BATCH = 2_000
+WRITE_CACHE_KIB = 512 * 1024
+PROGRESS_EVERY = 2_000
+HEADER_SCAN_ROWS = 20
+
+
+def _masked_id_reason() -> str:
+    return _("身份证号已脱敏，无法导入：请使用含完整身份证号的导出")
+
+
+class RollError(Exception):
+    """The file cannot be imported at all (unreadable, no header, a required column
+    missing); the message says what to do."""
+
+
+@dataclass
+class Refusal:
+    row: int
+    column: str  # the column letter ("D"), "" when the reason is about the whole row
+    header: str  # the file's header of that column
+    value: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "header": self.header,
+            "value": self.value,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    refused: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "refused": self.refused,
+        }
+
+
+@dataclass
+class ImportResult:
+    filename: str
+    sha256: str
+    header_row: int
+    rows: int  # data rows read (blank rows not counted)
+    people: Counts
+    households: Counts
+    refusals: list[Refusal]
+    applied: bool = False
+    dry_run: bool = False
+    partial: bool = False
+    ignored_columns: list[str] = field(default_factory=list)  # headers read and dropped
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.refusals)
+
+    def counts(self) -> dict:
+        return {
+            "rows": self.rows,
+            "people": self.people.as_dict(),
+            "households": self.households.as_dict(),
+        }
+
+
+# --- Step 1: reading and checking the rows --------------------------------------------------
+
+
+@dataclass
+class Header:
+    row: int
+    cells: list[str]  # the header cells as read (merged ranges not repeated)
+    mapping: dict[int, str]  # column number -> key ("" to skip)
+    merged: list[CellRange]  # merged ranges touching the header row
+    unknown: list[int]  # columns with a header the mapping does not read
+
+    def columns(self) -> dict[str, int]:
+        """{key: column number}"""
+        return {key: col for col, key in self.mapping.items() if key}
+
+    def title(self, col: int) -> str:
+        return self.cells[col - 1] if col <= len(self.cells) else ""
+
+
+def read_header(source, filename: str, mapping: dict[int, str] | None = None) -> Header:
+    """The header row of a roll and how its columns map (``mapping`` if the user chose one,
+    else guessed from the names)."""
+    sheet = _open(source, filename)
+    try:
+        first = list(itertools.islice(iter(sheet), HEADER_SCAN_ROWS))
+    finally:
+        sheet.close()
+    return _header(first, sheet.merged, mapping)
+
+
+def _open(source, filename):
+    try:
+        return read_rows(source, filename)
+    except SpreadsheetError as error:
+        raise RollError(str(error)) from None
+
+
+def _header(first: list, merged: list[CellRange], mapping) -> Header:
+    found = roll.find_header_row(first)
+    if found is None:
+        raise RollError(_("文件是空的：没有找到表头"))
+    number, cells = found
+    cells = list(cells)
+    touching = [r for r in merged if r.covers_row(number)]
+    for cell_range in touching:  # read as written: the name once, in the first column
+        for col in range(cell_range.first_col + 1, cell_range.last_col + 1):
+            if col <= len(cells):
+                cells[col - 1] = ""
+    while cells and not cells[-1]:
+        cells.pop()
+    if mapping is None:
+        mapping = roll.guess_mapping(cells)
+    unknown = roll.unknown_columns(cells, mapping)
+    return Header(row=number, cells=cells, mapping=mapping, merged=touching, unknown=unknown)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What cleaning a row needs besides the row: sent once to each worker process."""
+
+    keys: tuple[str, ...]  # the keys of the values in a row, in order
+    catalogue: dict
+    today: datetime.date
+
+
+@dataclass(slots=True)
+class _Row:
+    number: int
+    errors: list  # [(key or "", value, reason)]
+    values: dict  # {key: cell text}, only for the keys read
+    person: dict | None = None  # Person field values from clean_person
+    masked_id: str = ""
+    relation: str = ""
+    head_hash: str | None = None
+    household: dict | None = None  # {key: parsed value or None when blank}
+    person_categories: frozenset | None = None
+    status_given: bool = False
+    phone_given: bool = False
+    region: str | None = None  # resolved 12-digit code
+    group: "_Group | None" = None
+    action: str = ""  # create / update / unchanged, once planned
+    id: int | None = None  # the person's id, once planned
+
+
+_PERSON_KEYS = {
+    "name": "name",
+    "id_number": "id_number",
+    "phone": "phone",
+    "sex": "sex",
+    "birth_date": "birth_date",
+    "relation": "relation",
+    "status": "status",
+}
+
+
+_HEAD, _OTHER, _RESIDENT = Relation.HEAD.value, Relation.OTHER.value, PersonStatus.RESIDENT.value
+
+
+def _cell(row: _Row, key: str, parse, *args):
+    """The parsed value of a cell, None when blank or refused (the reason noted on the row)."""
+    text = row.values.get(key)
+    if not text:
+        return None
+    try:
+        return parse(text, *args)
+    except roll.CellError as error:
+        row.errors.append((key, text, str(error)))
+        return None
+
+
+def _clean_row(ctx: _Context, number: int, cells: tuple) -> _Row:
+    """Check one row; pure (no database), so that it can run in a worker process. Written
+    for speed (a county's roll has 700k rows): no closures, plain strings, cached heads."""
+    values = dict(zip(ctx.keys, cells, strict=True))
+    row = _Row(number=number, errors=[], values=values)
+    errors = row.errors
+    get = values.get
+    today = ctx.today
+
+    id_text = roll.plain(get("id_number", "")).upper()
+    if "*" in id_text:
+        errors.append(("id_number", get("id_number"), _masked_id_reason()))
+    head_text = roll.plain(get("head_id_number", "")).upper()
+    if head_text:
+        if "*" in head_text:
+            errors.append(("head_id_number", get("head_id_number"), _masked_id_reason()))
+        else:
+            row.head_hash, head_error = _head_hash(head_text, today)
+            if head_error:
+                errors.append(("head_id_number", get("head_id_number"), head_error))
+    phone_text = get("phone", "")
+    if "*" in phone_text:
+        errors.append(
+            ("phone", phone_text, _("联系电话已脱敏，无法导入：请使用含完整号码的导出，或清空此格"))
+        )
+        phone_text = ""
+
+    relation = _cell(row, "relation", roll.parse_relation)
+    if relation is None and not get("relation"):
+        if id_text and head_text == id_text:
+            relation = _HEAD
+        else:
+            errors.append(("relation", "", _("与户主关系不能为空")))
+    status = _cell(row, "status", roll.parse_status)
+    sex = _cell(row, "sex", roll.parse_sex)
+    birth = _cell(row, "birth_date", roll.parse_date, "birth_date", today)
+    row.relation = relation or ""
+    row.status_given = status is not None
+    row.phone_given = bool(phone_text)
+
+    try:
+        clean = clean_person(
+            PersonInput(
+                name=get("name", ""),
+                id_number=id_text,
+                relation=relation or _OTHER,
+                phone=phone_text,
+                sex=sex or "",
+                birth_date=birth,
+                status=status or _RESIDENT,
+            ),
+            today=today,
+        )
+    except ValidationError as error:
+        already = {key for key, _value, _reason in errors}
+        for name, messages in error.message_dict.items():
+            key = _PERSON_KEYS.get(name, "")
+            if key in already:  # the cell's own reason says it better (e.g. masked)
+                continue
+            for message in messages:
+                errors.append((key, get(key, ""), message))
+    else:
+        row.person = clean.fields
+        row.masked_id = clean.audit["id_number"]
+    if head_text and id_text == head_text and relation and relation != _HEAD:
+        errors.append(
+            ("relation", get("relation", ""), _("户主身份证号与本人相同，与户主关系应为“户主”"))
+        )
+    if (
+        relation == _HEAD
+        and row.head_hash
+        and row.person
+        and row.head_hash != row.person["id_hash"]
+    ):
+        errors.append(("head_id_number", head_text, _("户主行的户主身份证号应与本人身份证号相同")))
+
+    # A category column that is read but empty says "none held"; the others, "no change".
+    household_categories = None
+    if "household_categories" in values:
+        household_categories = (
+            _cell(row, "household_categories", roll.parse_categories, ctx.catalogue, True)
+            if values["household_categories"]
+            else frozenset()
+        )
+    if "person_categories" in values:
+        row.person_categories = (
+            _cell(row, "person_categories", roll.parse_categories, ctx.catalogue, False)
+            if values["person_categories"]
+            else frozenset()
+        )
+    row.household = {
+        "region": get("region") or None,
+        "address": get("address") or None,
+        "household_categories": household_categories,
+        "grade": _cell(row, "grade", roll.parse_grade),
+        "assessed_on": _cell(row, "assessed_on", roll.parse_date, "assessed_on", today),
+        "cause": _cell(row, "cause", roll.parse_cause),
+        "flooded": _cell(row, "flooded", roll.parse_flooded),
+    }
+    return row
+
+
+_last_head: tuple = ("", None, "")
+
+
+def _head_hash(text: str, today: datetime.date) -> tuple[str | None, str]:
+    """(hash, reason refused) of a 户主身份证号; a household's rows repeat it, so the last
+    one is remembered."""
+    global _last_head
+    if _last_head[0] != text:
+        try:
+            _last_head = (text, id_hash(parse_id_number(text, today=today).number), "")
+        except InvalidIdNumber as error:
+            _last_head = (text, None, str(error))
+    return _last_head[1], _last_head[2]
+
+
+_WORKER_CONTEXT: _Context | None = None
+
+
+def _worker_init(ctx: _Context) -> None:
+    global _WORKER_CONTEXT
+    _WORKER_CONTEXT = ctx
+
+
+def _clean_chunk(chunk: list[tuple[int, tuple]]) -> list[_Row]:
+    rows = [_clean_row(_WORKER_CONTEXT, number, cells) for number, cells in chunk]
+    for row in rows:
+        row.values = None  # the parent has them: not worth pickling back
+    return rows
+
+
+def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(iterable)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+@dataclass
+class Parsed:
+    """A roll read and checked row by row, before the registry is consulted."""
+
+    filename: str
+    sha256: str
+    header: Header
+    rows: list[_Row]
+    file_refusals: list[Refusal]  # about the header, not a row
+    keys: frozenset[str]  # the columns read
+
+
+def _sha256(source) -> str:
+    digest = hashlib.sha256()
+    if isinstance(source, str | Path):
+        with open(source, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    else:
+        source.seek(0)
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+        source.seek(0)
+    return digest.hexdigest()
+
+
+def parse_roll(
+    source,
+    filename: str,
+    *,
+    mapping: dict[int, str] | None = None,
+    region_optional: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    processes: int | None = None,
+    today: datetime.date | None = None,
+) -> Parsed:
+    """Step 1: read and check every row; nothing is looked up in the registry yet."""
+    today = today or timezone.localdate()
+    sha256 = _sha256(source)
+    sheet = _open(source, filename)
+    try:
+        rows = iter(sheet)
+        first = list(itertools.islice(rows, HEADER_SCAN_ROWS))
+        header = _header(first, sheet.merged, mapping)
+        problems = roll.mapping_problems(header.mapping, region_optional=region_optional)
+        if problems:
+            raise RollError("；".join(problems))
+        columns = header.columns()
+        keys = tuple(columns)
+        indexes = [columns[key] - 1 for key in keys]
+        width = len(header.cells)
+        covered = {col for r in header.merged for col in range(r.first_col + 1, r.last_col + 1)}
+        unnamed = [
+            i
+            for i in range(width)
+            if not header.cells[i] and i + 1 not in covered and i + 1 not in header.mapping
+        ]
+        unnamed_with_data: set[int] = set()  # 0-based
+        total = max((sheet.total or 0) - header.row, 0)
+
+        def data_rows():
+            for number, cells in itertools.chain(first, rows):
+                if number <= header.row:
+                    continue
+                for i in unnamed:
+                    if i < len(cells) and cells[i]:
+                        unnamed_with_data.add(i)
+                if len(cells) > width:
+                    for i in range(width, len(cells)):
+                        if cells[i] and i + 1 not in header.mapping and i + 1 not in covered:
+                            unnamed_with_data.add(i)
+                picked = tuple(cells[i] if i < len(cells) else "" for i in indexes)
+                if any(picked):
+                    yield number, picked
+
+        ctx = _Context(
+            keys=keys,
+            catalogue=roll.category_catalogue(Category.objects.all()),
+            today=today,
+        )
+        cleaned: list[_Row] = []
+        if processes is None:
+            processes = min(os.cpu_count() or 1, 4) if total >= POOL_MIN_ROWS else 1
+        if processes > 1:
+            # fork: the workers inherit Django's set-up and the keys; they never touch the
+            # database, so the connection they inherit is left alone.
+            pool = multiprocessing.get_context("fork").Pool(
+                processes, initializer=_worker_init, initargs=(ctx,)
+            )
+            # The chunks in flight, to give the rows their cells back; bounded, or the
+            # pool's feeder thread would read the whole file ahead into memory.
+            sent: collections.deque = collections.deque()
+            in_flight = threading.Semaphore(4 * processes)
+            stop = threading.Event()
+
+            def chunks():
+                for chunk in _chunks(data_rows(), POOL_CHUNK):
+                    while not in_flight.acquire(timeout=0.2):
+                        if stop.is_set():  # the import failed: let the pool end
+                            return
+                    sent.append(chunk)
+                    yield chunk
+
+            try:
+                for done in pool.imap(_clean_chunk, chunks()):
+                    for row, (_number, cells) in zip(done, sent.popleft(), strict=True):
+                        row.values = dict(zip(keys, cells, strict=True))
+                    in_flight.release()
+                    cleaned.extend(done)
+                    if progress:
+                        progress(len(cleaned), total)
+            finally:
+                stop.set()
+                pool.terminate()
+        else:
+            for number, cells in data_rows():
+                cleaned.append(_clean_row(ctx, number, cells))
+                if progress and len(cleaned) % PROGRESS_EVERY == 0:
+                    progress(len(cleaned), total)
+        if progress:
+            progress(len(cleaned), len(cleaned))
+    finally:
+        sheet.close()
+
+    file_refusals = []
+    for cell_range in header.merged:
+        text = header.title(cell_range.first_col)
+        file_refusals.append(
+            Refusal(
+                row=header.row,
+                column=f"{column_letter(cell_range.first_col)}:{column_letter(cell_range.last_col)}"
+                if cell_range.last_col > cell_range.first_col
+                else column_letter(cell_range.first_col),
+                header=text,
+                value=text,
+                reason=_("表头 %(cells)s 是合并单元格：请取消合并，每列写一个列名")
+                % {"cells": cell_range.label},
+            )
+        )
+    for i in sorted(unnamed_with_data):
+        file_refusals.append(
+            Refusal(
+                row=header.row,
+                column=column_letter(i + 1),
+                header="",
+                value="",
+                reason=_("第 %(column)s 列有数据但没有列名：请填写列名或删除该列")
+                % {"column": column_letter(i + 1)},
+            )
+        )
+    # Formula cells: calamine hands us the value a formula last computed, which is not
+    # what the clerk sees when the file is opened elsewhere, nor necessarily current.
+    keys_by_col = {col: key for col, key in header.mapping.items() if key}
+    by_number = {row.number: row for row in cleaned} if sheet.formulas else {}
+    for (number, col), formula in sorted(sheet.formulas.items()):
+        if number == header.row and col in header.mapping:
+            file_refusals.append(
+                Refusal(
+                    header.row,
+                    column_letter(col),
+                    header.title(col),
+                    formula,
+                    _("表头不能是公式：请改为文字"),
+                )
+            )
+            continue
+        row = by_number.get(number)
+        key = keys_by_col.get(col)
+        if row is None or key is None:
+            continue
+        row.errors = [e for e in row.errors if e[0] != key]
+        row.errors.append(
+            (
+                key,
+                formula,
+                _("单元格是公式（%(formula)s）：请复制后“选择性粘贴为数值”再导入")
+                % {"formula": formula},
+            )
+        )
+    return Parsed(
+        filename=filename,
+        sha256=sha256,
+        header=header,
+        rows=cleaned,
+        file_refusals=file_refusals,
+        keys=frozenset(keys),
+    )
+
+
+# --- Step 2: the plan against the registry --------------------------------------------------
+
+
+@dataclass
+class _Group:
+    """A household of the file: its head row, or an existing household its rows join."""
+
+    head: _Row | None
+    rows: list[_Row] = field(default_factory=list)
+    existing: dict | None = None  # the household in the registry, when there is one
+    state: dict | None = None  # the household's values the rows must agree with
+    refused_head: bool = False
+    ok_rows: list[_Row] = field(default_factory=list)  # the rows to write, once planned
+    action: str | None = None  # create / update / unchanged; None: nothing to write
+    id: int | None = None  # the household's id, once planned
+
+
+@dataclass
+class _Plan:
+    parsed: Parsed
+    groups: list[_Group]
+    people: dict  # id_hash -> existing person values
+    households: dict  # id -> existing household values
+    grants: dict  # ("h", id) / ("p", id) -> {(category id, grade): (grant id, start)}
+    dwellings: dict  # household id -> dwelling values
+    managed: frozenset  # category ids this import may end
+    refusals: list[Refusal]
+    result: ImportResult
+
+
+def _in_batches(values: list, size: int = 900) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _resolve_regions(rows: list[_Row], reach: str, default: str | None) -> dict[str, object]:
+    """{cell text: 12-digit code, or the reason it cannot be used}"""
+    texts = {row.household["region"] for row in rows if row.household["region"]}
+    found: dict[str, object] = {}
+    villages = Region.objects.filter(prefix_q("code", reach), level=Level.VILLAGE)
+    for text in texts:
+        code_match = re.search(r"\d{12}", roll.plain(text))
+        if code_match:
+            code = code_match.group()
+            name = re.sub(r"[\s()（）]", "", text.replace(code, ""))
+            region = Region.objects.filter(code=code).first()
+            if region is None:
+                found[text] = _("区划代码 %(code)s 不存在") % {"code": code}
+            elif region.level != Level.VILLAGE:
+                found[text] = _("%(name)s（%(code)s）不是村（社区）：户必须属于一个村（社区）") % {
+                    "name": region.short_name,
+                    "code": code,
+                }
+            elif not code.startswith(reach):
+                found[text] = _("%(name)s（%(code)s）不在您的管辖范围内") % {
+                    "name": region.short_name,
+                    "code": code,
+                }
+            elif region.retired_in:
+                found[text] = _("%(name)s（%(code)s）已撤销（%(year)s年版区划）") % {
+                    "name": region.short_name,
+                    "code": code,
+                    "year": region.retired_in,
+                }
+            elif name and name not in (region.short_name, region.name):
+                found[text] = _("区划代码 %(code)s 是“%(actual)s”，与所填名称“%(name)s”不符") % {
+                    "code": code,
+                    "actual": region.short_name,
+                    "name": name,
+                }
+            else:
+                found[text] = code
+            continue
+        name = text.strip()
+        matches = list(
+            villages.filter(retired_in__isnull=True, short_name=name).values_list("code", flat=True)
+        ) or list(
+            villages.filter(retired_in__isnull=True, name=name).values_list("code", flat=True)
+        )
+        if len(matches) == 1:
+            found[text] = matches[0]
+        elif matches:
+            found[text] = _(
+                "您的管辖范围内有 %(n)d 个“%(name)s”：请填写12位区划代码，如 %(codes)s"
+            ) % {"n": len(matches), "name": name, "codes": "、".join(sorted(matches)[:3])}
+        elif Region.objects.filter(Q(short_name=name) | Q(name=name), level=Level.VILLAGE).exists():
+            found[text] = _("村（社区）“%(name)s”不在您的管辖范围内") % {"name": name}
+        else:
+            found[text] = _("找不到村（社区）“%(name)s”") % {"name": name}
+    if default:
+        found[""] = default
+    return found
+
+
+_HOUSEHOLD_LABELS = {
+    "region": "所属村（社区）",
+    "address": "家庭住址",
+    "household_categories": "户类别",
+    "grade": "危房等级",
+    "assessed_on": "鉴定日期",
+    "cause": "受损原因",
+    "flooded": "首层进水",
+}
+
+
+def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
+    reach = actor.reach if actor is not None else ""
+    rows = parsed.rows
+    keys = parsed.keys
+    default_region = None
+    if len(reach) == LEVEL_DIGITS[Level.VILLAGE] and "region" not in keys:
+        default_region = reach
+
+    # Regions.
+    regions = _resolve_regions(rows, reach, default_region)
+    for row in rows:
+        text = row.household["region"] or ""
+        resolved = regions.get(text) if text or default_region else None
+        if isinstance(resolved, str) and re.fullmatch(r"\d{12}", resolved):
+            row.region = resolved
+        elif resolved is not None:
+            row.errors.append(("region", text, str(resolved)))
+
+    # Who already exists: every ID number of the file, and every head's.
+    hashes = {row.person["id_hash"] for row in rows if row.person}
+    hashes |= {row.head_hash for row in rows if row.head_hash}
+    people = _existing_people(sorted(hashes))
+    households = _existing_households(
+        sorted({p["household_id"] for p in people.values() if p["household_id"]})
+    )
+
+    # Households of the file, in file order.
+    groups: list[_Group] = []
+    by_head_hash: dict[str, _Group] = {}
+    current: _Group | None = None
+    pending: list[_Row] = []  # rows naming a head that comes further down
+    for row in rows:
+        if row.relation == Relation.HEAD:
+            current = _Group(head=row, rows=[row])
+            groups.append(current)
+            # Members find their head by its ID number, or by the head row's own 户主身份证号
+            # (so that they share its fate when its 身份证号 cell is wrong).
+            for key in (row.person["id_hash"] if row.person else None, row.head_hash):
+                if key and key not in by_head_hash:
+                    by_head_hash[key] = current
+            continue
+        if row.head_hash:
+            pending.append(row)
+        elif current is not None:
+            current.rows.append(row)
+            row.group = current
+        elif not any(key == "relation" for key, *_rest in row.errors):
+            row.errors.append(
+                ("", "", _("找不到户主：本行上方没有“户主”行，也没有填写户主身份证号"))
+            )
+    for group in groups:
+        group.head.group = group
+    db_groups: dict[int, _Group] = {}
+    for row in pending:
+        group = by_head_hash.get(row.head_hash)
+        if group is None:
+            head = people.get(row.head_hash)
+            household = households.get(head["household_id"]) if head else None
+            if household is not None and household["head_id"] == head["id"]:
+                group = db_groups.get(household["id"])
+                if group is None:
+                    group = db_groups[household["id"]] = _Group(head=None, existing=household)
+                    groups.append(group)
+        if group is None:
+            row.errors.append(
+                (
+                    "head_id_number",
+                    row.values.get("head_id_number", ""),
+                    _("户主身份证号在本表和台账中都找不到对应的户主"),
+                )
+            )
+            continue
+        group.rows.append(row)
+        row.group = group
+
+    # One person, one row.
+    seen: dict[str, _Row] = {}
+    for row in rows:
+        if not row.person:
+            continue
+        first = seen.setdefault(row.person["id_hash"], row)
+        if first is not row:
+            same = first.group is not None and first.group is row.group
+            row.errors.append(
+                (
+                    "id_number",
+                    row.values.get("id_number", ""),
+                    (
+                        _("与第 %(row)d 行重复：同一人在同一户登记了两次")
+                        if same
+                        else _("此人已在第 %(row)d 行登记在另一户：一人只能属于一户")
+                    )
+                    % {"row": first.number},
+                )
+            )
+
+    # Existing households found by their head's ID, and what each household's rows must share.
+    for group in groups:
+        if group.head is not None:
+            head = people.get(group.head.person["id_hash"]) if group.head.person else None
+            household = households.get(head["household_id"]) if head else None
+            if household is not None and household["head_id"] == head["id"]:
+                group.existing = household
+            values = dict(group.head.household)
+            values["region"] = group.head.region
+            group.state = values
+        else:
+            group.state = {"region": group.existing["region_id"]}
+
+    grants = _existing_grants(
+        [g.existing["id"] for g in groups if g.existing],
+        [p["id"] for p in people.values()],
+        today,
+    )
+    dwellings = _existing_dwellings([g.existing["id"] for g in groups if g.existing])
+
+    for group in groups:
+        head_row = group.head
+        for row in group.rows:
+            if row is head_row:
+                continue
+            # A member's row may repeat the household's cells, not contradict them.
+            for key, label in _HOUSEHOLD_LABELS.items():
+                if key not in keys or (key == "region" and row.household["region"] is None):
+                    continue
+                mine = row.region if key == "region" else row.household[key]
+                if mine is None or key not in group.state:
+                    continue
+                if key == "region" and any(e[0] == "region" for e in row.errors):
+                    continue
+                if mine != group.state[key]:
+                    where = (
+                        _("户主行（第 %(row)d 行）") % {"row": head_row.number}
+                        if head_row
+                        else _("该户在台账中的")
+                    )
+                    row.errors.append(
+                        (
+                            key,
+                            row.values.get(key, ""),
+                            _("与%(where)s“%(label)s”不一致：本户的信息以户主行为准")
+                            % {"where": where, "label": label},
+                        )
+                    )
+            if row.household["region"] is None or row.region is None:
+                row.region = group.state["region"]
+
+    # Reach: a person or a household already registered elsewhere is not ours to change.
+    for row in rows:
+        if row.region is None and row.group is not None and row.group.head is not row:
+            row.region = row.group.state.get("region")
+        if (
+            row.region is None
+            and row.group is not None
+            and row.group.head is row
+            and not any(e[0] == "region" for e in row.errors)
+        ):
+            row.errors.append(("region", "", _("所属村（社区）不能为空")))
+        if row.person:
+            existing = people.get(row.person["id_hash"])
+            if existing is not None and not existing["region_id"].startswith(reach):
+                row.errors.append(
+                    (
+                        "id_number",
+                        row.values.get("id_number", ""),
+                        _("此人已登记在您管辖范围以外的户中，请联系该户所在地办理迁移"),
+                    )
+                )
+    for group in groups:
+        if group.existing and not group.existing["region_id"].startswith(reach):
+            for row in [group.head] if group.head else group.rows:
+                row.errors.append(("", "", _("该户登记在您管辖范围以外，不能由您导入修改")))
+
+    # A household whose head row is refused cannot be imported: nor can its members.
+    for group in groups:
+        if group.head is not None and group.head.errors:
+            group.refused_head = True
+            for row in group.rows:
+                if row is not group.head and not row.errors:
+                    row.errors.append(
+                        (
+                            "",
+                            "",
+                            _("本户户主行（第 %(row)d 行）有错误，本行不能导入")
+                            % {"row": group.head.number},
+                        )
+                    )
+
+    managed = frozenset(
+        visible_categories(actor).values_list("pk", flat=True)
+        if actor is not None
+        else Category.objects.values_list("pk", flat=True)
+    )
+    refusals = list(parsed.file_refusals)
+    headers = {key: parsed.header.title(col) for col, key in parsed.header.mapping.items() if key}
+    letters = {key: column_letter(col) for col, key in parsed.header.mapping.items() if key}
+    for row in rows:
+        for key, value, reason in row.errors:
+            refusals.append(
+                _refusal(row.number, letters.get(key, ""), headers.get(key, ""), key, value, reason)
+            )
+    refusals.sort(key=lambda r: (r.row, len(r.column), r.column))
+    result = ImportResult(
+        filename=parsed.filename,
+        sha256=parsed.sha256,
+        header_row=parsed.header.row,
+        rows=len(rows),
+        people=Counts(),
+        households=Counts(),
+        refusals=refusals,
+        ignored_columns=[parsed.header.title(c) for c in parsed.header.unknown],
+    )
+    plan = _Plan(
+        parsed=parsed,
+        groups=groups,
+        people=people,
+        households=households,
+        grants=grants,
+        dwellings=dwellings,
+        managed=managed,
+        refusals=refusals,
+        result=result,
+    )
+    _classify(plan, today=today)
+    return plan
+
+
+def _refusal(number, letter, header, key, value, reason) -> Refusal:
+    """A refusal fit to store: ID numbers and phones masked, in the value and the reason."""
+    long_enough = len(value) >= (7 if key == "phone" else 10)  # short: no one's number
+    if long_enough and key in ("id_number", "head_id_number", "phone") and "*" not in value:
+        masked = mask_phone(value) if key == "phone" else mask_id_number(value)
+        reason = reason.replace(value, masked)
+        value = masked
+    return Refusal(row=number, column=letter, header=header, value=value, reason=reason)
+
+
+_PERSON_COLUMNS = (
+    "id",
+    "name",
+    "id_hash",
+    "phone_cipher",
+    "phone_hash",
+    "phone_tail_hash",
+    "status",
+    "relation",
+    "household_id",
+    "region_id",
+)
+
+
+def _select_in(model, columns, key: str, values, where: str = "", params=()):
+    """Rows (tuples of ``columns``) of ``model`` whose ``key`` is in ``values``, in batches
+    the database accepts. Raw SQL: the ORM spends more building a 900-value IN clause than
+    the database spends answering it, and a county's roll asks 700k of them."""
+    quote = connection.ops.quote_name
+    field = model._meta.get_field
+    select = ", ".join(quote(field(c).column) for c in columns)
+    table, column = quote(model._meta.db_table), quote(field(key).column)
+    values = list(values)
+    with connection.cursor() as cursor:
+        for batch in _in_batches(values):
+            cursor.execute(
+                f"SELECT {select} FROM {table} WHERE {column} IN"
+                f" ({', '.join(['%s'] * len(batch))}){where}",
+                [*batch, *params],
+            )
+            yield from cursor.fetchall()
+
+
+def _existing_people(hashes: list[str]) -> dict[str, dict]:
+    return {
+        row[2]: dict(zip(_PERSON_COLUMNS, row, strict=True))
+        for row in _select_in(Person, _PERSON_COLUMNS, "id_hash", hashes)
+    }
+
+
+def _existing_households(ids: list[int]) -> dict[int, dict]:
+    columns = ("id", "region", "address", "head")
+    return {
+        row[0]: dict(zip(("id", "region_id", "address", "head_id"), row, strict=True))
+        for row in _select_in(Household, columns, "id", ids)
+    }
+
+
+def _existing_grants(household_ids, person_ids, today) -> dict:
+    grants: dict = {}
+    day = connection.ops.adapt_datefield_value(today)
+    end = connection.ops.quote_name("end")
+    held_today = f" AND start <= %s AND ({end} IS NULL OR {end} >= %s)"
+    for kind, key, ids in (("h", "household", household_ids), ("p", "person", person_ids)):
+        rows = _select_in(
+            CategoryGrant,
+            (key, "category", "grade", "id", "start"),
+            key,
+            sorted(ids),
+            held_today,
+            (day, day),
+        )
+        for owner, category, grade, pk, start in rows:
+            grants.setdefault((kind, owner), {})[(category, grade)] = (pk, start)
+    return grants
+
+
+def _existing_dwellings(household_ids) -> dict[int, dict]:
+    columns = ("id", "household_id", "grade", "assessed_on", "cause", "ground_floor_flooded")
+    fields = ("id", "household", "grade", "assessed_on", "cause", "ground_floor_flooded")
+    return {
+        row[1]: dict(zip(columns, row, strict=True))
+        for row in _select_in(Dwelling, fields, "household", sorted(household_ids))
+    }
+
+
+def _category_changes(held: dict, wanted: frozenset | None, managed: frozenset):
+    """(to add, grant ids to end) to go from the grants held to the categories wanted."""
+    if wanted is None:
+        return frozenset(), []
+    current = set(held)
+    add = wanted - current
+    end = [held[key] for key in current - wanted if key[0] in managed]
+    return add, end
+
+
+def _dwelling_change(state: dict, dwelling: dict | None) -> dict | None:
+    """The dwelling's new values when the file says something different, else None."""
+    current = dwelling or {
+        "grade": "",
+        "assessed_on": None,
+        "cause": "",
+        "ground_floor_flooded": False,
+    }
+    new = {
+        "grade": current["grade"],
+        "assessed_on": current["assessed_on"],
+        "cause": current["cause"],
+        "ground_floor_flooded": current["ground_floor_flooded"],
+        "assess": False,
+    }
+    if state.get("grade") is not None and (
+        state["grade"] != current["grade"]
+        or (state.get("assessed_on") is not None and state["assessed_on"] != current["assessed_on"])
+    ):
+        new["grade"] = state["grade"]
+        new["assessed_on"] = state.get("assessed_on")
+        new["assess"] = True
+    if state.get("cause") is not None:
+        new["cause"] = state["cause"]
+    if state.get("flooded") is not None:
+        new["ground_floor_flooded"] = state["flooded"]
+    changed = new["assess"] or any(new[k] != current[k] for k in ("cause", "ground_floor_flooded"))
+    return new if changed else None
+
+
+def _classify(plan: _Plan, *, today: datetime.date) -> None:
+    """Count what applying the plan would do (and note it on the groups and rows)."""
+    result = plan.result
+    people = plan.people
+    keys = plan.parsed.keys
+    refused_rows = {r.number for r in plan.parsed.rows if r.errors}
+    result.people.refused = len(refused_rows)
+    for group in plan.groups:
+        rows = [row for row in group.rows if not row.errors]
+        if (group.head is not None and group.refused_head) or not rows:
+            continue
+        group.ok_rows = rows
+        existing = group.existing
+        household_changed = False
+        if existing is None:
+            group.action = "create"
+        else:
+            state = group.state
+            if group.head is not None:
+                household_changed = state["region"] != existing["region_id"] or (
+                    state.get("address") is not None and state["address"] != existing["address"]
+                )
+                add, end = _category_changes(
+                    plan.grants.get(("h", existing["id"]), {}),
+                    state.get("household_categories") if "household_categories" in keys else None,
+                    plan.managed,
+                )
+                household_changed |= bool(add or end)
+                household_changed |= (
+                    _dwelling_change(state, plan.dwellings.get(existing["id"])) is not None
+                )
+            group.action = "update"
+        members_changed = False
+        for row in rows:
+            found = people.get(row.person["id_hash"])
+            if found is None:
+                row_action = "create"
+            else:
+                row_action = "update" if _person_changed(plan, row, found, group) else "unchanged"
+            row.action = row_action
+            if row_action == "create":
+                result.people.created += 1
+                members_changed = True
+            elif row_action == "update":
+                result.people.updated += 1
+                if found["household_id"] != (existing["id"] if existing else None):
+                    members_changed = True
+            else:
+                result.people.unchanged += 1
+        if group.action == "create":
+            result.households.created += 1
+        elif household_changed or members_changed:
+            group.action = "update"
+            result.households.updated += 1
+        else:
+            group.action = "unchanged"
+            result.households.unchanged += 1
+
+
+def _person_changed(plan: _Plan, row: _Row, found: dict, group: _Group) -> bool:
+    person = row.person
+    household_id = group.existing["id"] if group.existing else None
+    if (
+        found["household_id"] != household_id
+        or found["name"] != person["name"]
+        or found["relation"] != row.relation
+        or (row.status_given and found["status"] != person["status"])
+        or (row.phone_given and found["phone_hash"] != person["phone_hash"])
+    ):
+        return True
+    add, end = _category_changes(
+        plan.grants.get(("p", found["id"]), {}),
+        row.person_categories if "person_categories" in plan.parsed.keys else None,
+        plan.managed,
+    )
+    return bool(add or end)
+
+
+# --- Step 3: writing ------------------------------------------------------------------------
+
+
+def _allocate_ids(model, count: int) -> list[int]:
+    """``count`` fresh primary keys, so that rows referring to each other (a household and
+    its head) are inserted once, without a second pass of updates."""
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    column = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, column, count],
+            )
+            return [value for (value,) in cursor.fetchall()]
+        # SQLite: this transaction began IMMEDIATE and holds the write lock, so no one else
+        # takes an id meanwhile; AUTOINCREMENT's high-water mark keeps deleted ids unused.
+        quoted = connection.ops.quote_name(table)
+        cursor.execute(f"SELECT MAX({connection.ops.quote_name(column)}) FROM {quoted}")
+        highest = cursor.fetchone()[0] or 0
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        seq = cursor.fetchone()
+        start = max(highest, seq[0] if seq else 0) + 1
+        return list(range(start, start + count))
+
+
+def _columns(model, names: list[str]) -> list[str]:
+    return [model._meta.get_field(name).column for name in names]
+
+
+def _insert(model, names: list[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in _columns(model, names))
+    table = quote(model._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
+        for start in range(0, len(rows), BATCH):
+            cursor.executemany(sql, rows[start : start + BATCH])
+
+
+def _update(model, names: list[str], rows: list[tuple]) -> None:
+    """UPDATE model SET names… WHERE id = the last value of each row."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(c)} = %s" for c in _columns(model, names))
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE {quote(model._meta.pk.column)} = %s"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH):
+            cursor.executemany(sql, rows[start : start + BATCH])
+
+
+def _final_status(plan: _Plan, row: _Row) -> str:
+    if row.status_given or row.action == "create":
+        return row.person["status"]
+    return plan.people[row.person["id_hash"]]["status"]
+
+
+def _write(plan: _Plan, *, actor, today: datetime.date) -> None:
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(timezone.now())
+    day = ops.adapt_datefield_value(today)
+    yesterday = ops.adapt_datefield_value(today - datetime.timedelta(days=1))
+    reason = _("花名册导入")
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    keys = plan.parsed.keys
+    groups = [g for g in plan.groups if g.action]
+
+    # Ids first, so that every row below is one INSERT.
+    new_groups = [g for g in groups if g.action == "create"]
+    new_rows = [row for g in groups for row in g.ok_rows if row.action == "create"]
+    changes = {
+        g.existing["id"]: _dwelling_change(g.state, plan.dwellings.get(g.existing["id"]))
+        for g in groups
+        if g.action == "update" and g.head is not None
+    }
+    missing = [hid for hid, change in changes.items() if change and hid not in plan.dwellings]
+    household_ids = iter(_allocate_ids(Household, len(new_groups)))
+    person_ids = iter(_allocate_ids(Person, len(new_rows)))
+    dwelling_ids = iter(_allocate_ids(Dwelling, len(new_groups) + len(missing)))
+    for group in groups:
+        group.id = next(household_ids) if group.action == "create" else group.existing["id"]
+        for row in group.ok_rows:
+            row.id = (
+                next(person_ids)
+                if row.action == "create"
+                else plan.people[row.person["id_hash"]]["id"]
+            )
+
+    households, people, memberships, dwellings, assessments, grants = [], [], [], [], [], []
+    person_updates, moves, ended, dwelling_updates, household_updates = [], [], [], [], []
+    region_moves = []
+    refresh: set[int] = set()
+
+    def grant(category, grade, *, household=None, person=None, region):
+        grants.append((category, household, person, region, grade, day, None, "", ""))
+
+    def end(held_grants):
+        for pk, start in held_grants:
+            ended.append((day if start >= today else yesterday, reason, pk))
+
+    def dwelling_row(dwelling_id, household_id, region, values):
+        assessed = values["assessed_on"] or (today if values["assess"] else None)
+        row = (
+            dwelling_id,
+            household_id,
+            region,
+            values["grade"],
+            ops.adapt_datefield_value(assessed),
+            "",
+            values["cause"],
+            values["ground_floor_flooded"],
+        )
+        if values["assess"]:
+            assessments.append((dwelling_id, *row[3:], actor_id, stamp))
+        return row
+
+    for group in groups:
+        state = group.state
+        region = state["region"]
+        if group.action == "create":
+            head = group.head
+            households.append(
+                (
+                    group.id,
+                    region,
+                    state.get("address") or "",
+                    head.id,
+                    head.person["name"],
+                    head.person["name_initials"],
+                    sum(1 for r in group.ok_rows if _final_status(plan, r) in PRESENT),
+                    stamp,
+                    stamp,
+                )
+            )
+            values = _dwelling_change(state, None) or {
+                "grade": "",
+                "assessed_on": None,
+                "cause": "",
+                "ground_floor_flooded": False,
+                "assess": False,
+            }
+            dwellings.append(dwelling_row(next(dwelling_ids), group.id, region, values))
+            if "household_categories" in keys:
+                for category, grade in sorted(state["household_categories"] or ()):
+                    grant(category, grade, household=group.id, region=region)
+        elif group.head is not None:  # an update of a household the file has a head row for
+            existing = group.existing
+            address = state["address"] if state.get("address") is not None else existing["address"]
+            if region != existing["region_id"] or address != existing["address"]:
+                household_updates.append((region, address, stamp, group.id))
+                if region != existing["region_id"]:
+                    region_moves.append((region, group.id))
+            if "household_categories" in keys:
+                add, gone = _category_changes(
+                    plan.grants.get(("h", group.id), {}),
+                    state["household_categories"],
+                    plan.managed,
+                )
+                for category, grade in sorted(add):
+                    grant(category, grade, household=group.id, region=region)
+                end(gone)
+            change = changes.get(group.id)
+            if change is not None:
+                dwelling = plan.dwellings.get(group.id)
+                if dwelling is None:
+                    dwellings.append(dwelling_row(next(dwelling_ids), group.id, region, change))
+                else:
+                    row = dwelling_row(dwelling["id"], group.id, region, change)
+                    dwelling_updates.append((*row[3:5], *row[6:8], dwelling["id"]))
+        if group.action != "create":
+            refresh.add(group.id)
+
+        for row in group.ok_rows:
+            person = row.person
+            if row.action == "create":
+                people.append(
+                    (
+                        row.id,
+                        person["name"],
+                        person["name_initials"],
+                        person["id_cipher"],
+                        person["id_hash"],
+                        person["id_tail_hash"],
+                        person["sex"],
+                        ops.adapt_datefield_value(person["birth_date"]),
+                        person["phone_cipher"],
+                        person["phone_hash"],
+                        person["phone_tail_hash"],
+                        person["status"],
+                        group.id,
+                        row.relation,
+                        region,
+                        stamp,
+                        stamp,
+                    )
+                )
+                memberships.append((row.id, group.id, row.relation, day, None, ""))
+            elif row.action == "update":
+                found = plan.people[person["id_hash"]]
+                phone = (
+                    (person["phone_cipher"], person["phone_hash"], person["phone_tail_hash"])
+                    if row.phone_given
+                    else (found["phone_cipher"], found["phone_hash"], found["phone_tail_hash"])
+                )
+                person_updates.append(
+                    (
+                        person["name"],
+                        person["name_initials"],
+                        *phone,
+                        _final_status(plan, row),
+                        row.relation,
+                        group.id,
+                        region,
+                        stamp,
+                        row.id,
+                    )
+                )
+                if found["household_id"] != group.id:
+                    moves.append((row.id, found["household_id"], group.id, row.relation))
+                    if found["household_id"]:
+                        refresh.add(found["household_id"])
+            if row.person_categories is not None:
+                held = plan.grants.get(("p", row.id), {}) if row.action != "create" else {}
+                add, gone = _category_changes(held, row.person_categories, plan.managed)
+                for category, grade in sorted(add):
+                    grant(category, grade, person=row.id, region=region)
+                end(gone)
+
+    quote = ops.quote_name
+    # Order matters: a moved person leaves the old household before joining the new one
+    # (one current membership each); the rows refer to each other by the ids above.
+    _insert(
+        Household,
+        [
+            "id",
+            "region",
+            "address",
+            "head",
+            "head_name",
+            "head_initials",
+            "member_count",
+            "created_at",
+            "updated_at",
+        ],
+        households,
+    )
+    if moves:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {quote(Membership._meta.db_table)} SET left_on = %s, reason = %s"
+                " WHERE person_id = %s AND left_on IS NULL",
+                [(day, reason, person_id) for person_id, _old, _new, _rel in moves],
+            )
+            cursor.executemany(
+                f"UPDATE {quote(Household._meta.db_table)} SET head_id = NULL"
+                " WHERE id = %s AND head_id = %s",
+                [(old, person_id) for person_id, old, _new, _rel in moves if old],
+            )
+        memberships.extend((pid, new, rel, day, None, reason) for pid, _old, new, rel in moves)
+    _insert(
+        Person,
+        [
+            "id",
+            "name",
+            "name_initials",
+            "id_cipher",
+            "id_hash",
+            "id_tail_hash",
+            "sex",
+            "birth_date",
+            "phone_cipher",
+            "phone_hash",
+            "phone_tail_hash",
+            "status",
+            "household",
+            "relation",
+            "region",
+            "created_at",
+            "updated_at",
+        ],
+        people,
+    )
+    _update(
+        Person,
+        [
+            "name",
+            "name_initials",
+            "phone_cipher",
+            "phone_hash",
+            "phone_tail_hash",
+            "status",
+            "relation",
+            "household",
+            "region",
+            "updated_at",
+        ],
+        person_updates,
+    )
+    _update(Household, ["region", "address", "updated_at"], household_updates)
+    if region_moves:  # as household_update does: the members, dwelling and grants follow
+        person_table = quote(Person._meta.db_table)
+        with connection.cursor() as cursor:
+            for table, where, repeat in (
+                (Person, "household_id = %s", 1),
+                (Dwelling, "household_id = %s", 1),
+                (
+                    CategoryGrant,
+                    f"household_id = %s OR person_id IN"
+                    f" (SELECT id FROM {person_table} WHERE household_id = %s)",
+                    2,
+                ),
+            ):
+                cursor.executemany(
+                    f"UPDATE {quote(table._meta.db_table)} SET region_id = %s WHERE {where}",
+                    [(region, *[hid] * repeat) for region, hid in region_moves],
+                )
+    _insert(
+        Membership,
+        ["person", "household", "relation", "joined_on", "left_on", "reason"],
+        memberships,
+    )
+    _insert(
+        Dwelling,
+        [
+            "id",
+            "household",
+            "region",
+            "grade",
+            "assessed_on",
+            "appraiser",
+            "cause",
+            "ground_floor_flooded",
+        ],
+        dwellings,
+    )
+    _update(Dwelling, ["grade", "assessed_on", "cause", "ground_floor_flooded"], dwelling_updates)
+    _insert(
+        Assessment,
+        [
+            "dwelling",
+            "grade",
+            "assessed_on",
+            "appraiser",
+            "cause",
+            "ground_floor_flooded",
+            "recorded_by",
+            "recorded_at",
+        ],
+        assessments,
+    )
+    _update(CategoryGrant, ["end", "end_reason"], ended)
+    _insert(
+        CategoryGrant,
+        [
+            "category",
+            "household",
+            "person",
+            "region",
+            "grade",
+            "start",
+            "end",
+            "document",
+            "end_reason",
+        ],
+        grants,
+    )
+    _refresh_households(sorted(refresh), stamp)
+
+
+@contextlib.contextmanager
+def _sqlite_cache(kib: int):
+    """A bigger page cache for this connection while it writes a roll: the person table's
+    eight indexes of a county (random hashes, 700k rows) do not fit in the usual 64 MB, and
+    every miss is a read. Put back afterwards."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def _refresh_households(ids: list[int], stamp) -> None:
+    """The head-name and member-count copies of households whose members changed."""
+    if not ids:
+        return
+    quote = connection.ops.quote_name
+    household = quote(Household._meta.db_table)
+    person = quote(Person._meta.db_table)
+    sql = (
+        f"UPDATE {household} SET "
+        f"member_count = (SELECT COUNT(*) FROM {person} p WHERE p.household_id = {household}.id"
+        f" AND p.status IN (%s, %s)), "
+        f"head_name = COALESCE((SELECT p.name FROM {person} p WHERE p.id = {household}.head_id), ''), "
+        f"head_initials = COALESCE((SELECT p.name_initials FROM {person} p"
+        f" WHERE p.id = {household}.head_id), ''), "
+        f"updated_at = %s WHERE id = %s"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), BATCH):
+            cursor.executemany(sql, [(*PRESENT, stamp, pk) for pk in ids[start : start + BATCH]])
+
+
+# --- The whole import -----------------------------------------------------------------------
+
+
+def import_roll(
+    *,
+    actor,
+    source,
+    filename: str,
+    mapping: dict[int, str] | None = None,
+    dry_run: bool = False,
+    partial: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    processes: int | None = None,
+    entity_id: str = "",
+) -> ImportResult:
+    """Read, check and (unless ``dry_run``) write a household roll for ``actor`` (None: the
+    command line without --user, which reaches everything). A file with a refused row is
+    refused whole unless ``partial``. Raises RollError when the file cannot be read at all,
+    PermissionDenied when the actor may not write."""
+    if actor is not None:
+        require_write(actor, actor.reach)
+    today = timezone.localdate()
+    reach = actor.reach if actor is not None else ""
+    parsed = parse_roll(
+        source,
+        filename,
+        mapping=mapping,
+        region_optional=len(reach) == LEVEL_DIGITS[Level.VILLAGE],
+        progress=progress,
+        processes=processes,
+        today=today,
+    )
+    if dry_run or (_has_refusals(parsed) and not partial):
+        plan = _plan(parsed, actor, today=today)
+        plan.result.dry_run = dry_run
+        plan.result.partial = partial
+        return plan.result
+    source_origin = current_origin()
+    with origin("import", ip=source_origin.ip), transaction.atomic(durable=True):
+        plan = _plan(parsed, actor, today=today)
+        result = plan.result
+        result.partial = partial
+        if result.refused and not partial:  # the registry changed since the check
+            return result
+        try:
+            with _sqlite_cache(WRITE_CACHE_KIB):
+                _write(plan, actor=actor, today=today)
+        except IntegrityError as error:
+            raise RollError(
+                _("导入时台账被他人同时修改（%(error)s），未写入任何数据，请重新导入")
+                % {"error": error}
+            ) from None
+        result.applied = True
+        audit_record(
+            actor=actor,
+            action="import",
+            entity="households.import",
+            entity_id=entity_id,
+            region_code=reach,
+            changes={
+                "file": [None, parsed.filename],
+                "sha256": [None, parsed.sha256],
+                "rows": [None, result.rows],
+                "people": [None, result.people.as_dict()],
+                "households": [None, result.households.as_dict()],
+                "partial": [None, partial],
+            },
+        )
+    return result
+
+
+def _has_refusals(parsed: Parsed) -> bool:
+    return bool(parsed.file_refusals) or any(row.errors for row in parsed.rows)
+
+
+# --- The refusals as an annotated spreadsheet -----------------------------------------------
+
+
+def _columns_of(letters: str) -> range:
+    """ "D" -> D; "L:M" -> L..M (1-based)."""
+    first, _sep, last = letters.partition(":")
+    return range(column_number(first), column_number(last or first) + 1)
+
+
+def write_refusals(source, filename: str, result: ImportResult, target) -> int:
+    """The refused rows of the file as they were, each with its row number and reasons in
+    two added columns (原行号, 错误原因) and its bad cells filled red, as an .xlsx at
+    ``target``. The import ignores those two columns, so the sheet can be corrected and
+    imported again. Returns the number of rows written."""
+    by_row: dict[int, list[Refusal]] = {}
+    for refusal in result.refusals:
+        by_row.setdefault(refusal.row, []).append(refusal)
+    sheet = _open(source, filename)
+
+    def annotated(number: int, cells: list[str], width: int) -> list:
+        refusals = by_row[number]
+        bad = {col for r in refusals if r.column for col in _columns_of(r.column)}
+        cells = cells + [""] * (width - len(cells))
+        reasons = "；".join(
+            f"{r.column}列（{r.header}）：{r.reason}"
+            if r.column and r.header
+            else (f"{r.column}列：{r.reason}" if r.column else r.reason)
+            for r in refusals
+        )
+        return [
+            *(Flagged(c) if i in bad else c for i, c in enumerate(cells, start=1)),
+            str(number),
+            reasons,
+        ]
+
+    try:
+        rows = iter(sheet)
+        header: list[str] = []
+        for number, cells in rows:
+            if number == result.header_row:
+                header = cells
+                break
+        while header and not header[-1]:
+            header.pop()
+        width = max(len(header), 1)
+
+        def refused_rows():
+            if result.header_row in by_row:
+                yield annotated(result.header_row, list(header), width)
+            for number, cells in rows:
+                if number in by_row:
+                    yield annotated(number, cells[: max(width, len(cells))], width)
+
+        return write_xlsx(
+            target,
+            [*header, *[""] * (width - len(header)), roll.ROW_HEADER, roll.REASON_HEADER],
+            refused_rows(),
+            sheet_name="错误",
+        )
+    finally:
+        sheet.close()

@@ -1,0 +1,660 @@
+"""The household roll import (importer.py): every row checked, all or nothing, idempotent,
+updates by ID number, within the importing user's reach; and the headline case of issue 3:
+a 1,000-row roll with 37 broken rows is refused whole with 37 precise reasons."""
+
+import datetime
+import io
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from minqing.audit.models import AuditLog
+from minqing.households.importer import RollError, import_roll, parse_roll
+from minqing.households.models import (
+    Assessment,
+    CategoryGrant,
+    Dwelling,
+    Household,
+    Membership,
+    Person,
+)
+from minqing.households.people import id_hash
+from minqing.households.roll import HEADERS
+from minqing.households.tests.conftest import LI_ID, ZHANG_ID
+from minqing.households.tests.rolls import VILLAGE, person_id, roll, write, xlsx_with
+from minqing.lib.crypto import decrypt
+from minqing.lib.masking import mask_id_number
+
+COL = {header: index for index, header in enumerate(HEADERS)}  # 0-based
+LETTER = {header: chr(65 + index) for index, header in enumerate(HEADERS)}
+WENXINGJIE = "文兴街社区（130681001001）"
+
+
+def _import(user, path, **kwargs):
+    return import_roll(actor=user, source=path, filename=path.name, **kwargs)
+
+
+def _reasons(result):
+    return [(r.row, r.column, r.value, r.reason) for r in result.refusals]
+
+
+def _person(number: str) -> Person:
+    return Person.objects.get(id_hash=id_hash(number))
+
+
+# --- A valid roll -----------------------------------------------------------------------------
+
+
+def test_a_valid_roll_creates_households_people_memberships_dwellings_and_categories(
+    cast, today, tmp_path
+):
+    path = write(tmp_path / "roll.xlsx", roll(20))
+
+    result = _import(cast.admin, path)
+
+    assert _reasons(result) == []
+    assert result.applied
+    assert result.counts() == {
+        "rows": 60,
+        "people": {"created": 60, "updated": 0, "unchanged": 0, "refused": 0},
+        "households": {"created": 20, "updated": 0, "unchanged": 0, "refused": 0},
+    }
+    assert Household.objects.count() == 20
+    assert Person.objects.count() == 60
+    assert Membership.objects.filter(joined_on=today, left_on=None).count() == 60
+    assert Dwelling.objects.count() == 20
+    household = Household.objects.get(head__id_hash=id_hash(person_id(0)))
+    assert household.region_id == "130681107228"
+    assert household.member_count == 3
+    assert household.head_name == household.head.name
+    assert household.address == "万全庄村1号"
+    assert household.dwelling.grade == "C"
+    assert household.dwelling.assessed_on == datetime.date(2023, 9, 1)
+    assert household.dwelling.cause == "flood"
+    assert household.dwelling.ground_floor_flooded
+    assert Assessment.objects.filter(dwelling=household.dwelling, grade="C").count() == 1
+    dibao = CategoryGrant.objects.get(household=household, category__code="dibao")
+    assert (dibao.start, dibao.end) == (today, None)
+    disabled = CategoryGrant.objects.get(person__household=household, category__code="disabled")
+    assert disabled.grade == "二级"
+    head = household.head
+    assert head.relation == "head" and decrypt(head.id_cipher) == person_id(0)
+    assert head.phone == "13900000000"
+    assert head.birth_date == datetime.date(1940, 1, 1)
+
+
+def test_one_audit_row_per_import_with_the_counts_the_file_and_its_hash(cast, today, tmp_path):
+    path = write(tmp_path / "roll.xlsx", roll(5))
+
+    result = _import(cast.admin, path)
+
+    rows = AuditLog.objects.filter(entity="households.import")
+    assert rows.count() == 1
+    row = rows.get()
+    assert (row.action, row.source, row.actor_id) == ("import", "import", cast.admin.pk)
+    assert row.changes["file"] == [None, "roll.xlsx"]
+    assert row.changes["sha256"] == [None, result.sha256]
+    assert row.changes["people"][1]["created"] == 15
+    assert not AuditLog.objects.filter(entity="households.person").exists()
+    assert person_id(0) not in str(row.changes)
+
+
+def test_reimporting_the_same_file_changes_nothing(cast, today, tmp_path):
+    path = write(tmp_path / "roll.xlsx", roll(10))
+    _import(cast.admin, path)
+    before = list(Person.objects.values().order_by("id"))
+
+    again = _import(cast.admin, path)
+
+    assert again.people.as_dict() == {"created": 0, "updated": 0, "unchanged": 30, "refused": 0}
+    assert again.households.as_dict() == {"created": 0, "updated": 0, "unchanged": 10, "refused": 0}
+    assert list(Person.objects.values().order_by("id")) == before
+    assert CategoryGrant.objects.count() == 1 + 2  # 低保 of household 0, 残疾 in households 0 and 7
+    assert Assessment.objects.count() == 1
+
+
+def test_a_corrected_phone_updates_the_person_found_by_id_number(cast, today, tmp_path):
+    rows = roll(3)
+    write(tmp_path / "roll.xlsx", rows)
+    _import(cast.admin, tmp_path / "roll.xlsx")
+    rows[1][COL["联系电话"]] = "13611112222"
+    path = write(tmp_path / "corrected.xlsx", rows)
+
+    result = _import(cast.admin, path)
+
+    assert result.people.as_dict() == {"created": 0, "updated": 1, "unchanged": 8, "refused": 0}
+    assert result.households.updated == 0
+    assert _person(rows[1][COL["身份证号"]]).phone == "13611112222"
+    assert Person.objects.count() == 9
+
+
+def test_a_corrected_file_updates_names_address_grade_and_categories(cast, today, tmp_path):
+    rows = roll(2)
+    write(tmp_path / "roll.xlsx", rows)
+    _import(cast.admin, tmp_path / "roll.xlsx")
+    for row in rows[:3]:  # household 0, all rows: the household's cells agree
+        row[COL["家庭住址"]] = "万全庄村新街1号"
+        row[COL["户类别"]] = "特困"
+        row[COL["危房等级"]] = "D"
+        row[COL["鉴定日期"]] = "2026-06-01"
+    rows[2][COL["姓名"]] = "王改名"
+    path = write(tmp_path / "corrected.xlsx", rows)
+
+    result = _import(cast.admin, path)
+
+    assert result.people.as_dict() == {"created": 0, "updated": 1, "unchanged": 5, "refused": 0}
+    assert result.households.as_dict() == {"created": 0, "updated": 1, "unchanged": 1, "refused": 0}
+    household = Household.objects.get(head__id_hash=id_hash(person_id(0)))
+    assert household.address == "万全庄村新街1号"
+    assert household.dwelling.grade == "D"
+    assert list(household.dwelling.assessments.values_list("grade", flat=True)) == ["D", "C"]
+    held = CategoryGrant.objects.filter(household=household)
+    assert {(g.category.code, g.end) for g in held} == {
+        ("dibao", today),  # started today by the first import, so it ends today
+        ("tekun", None),
+    }
+    assert _person(rows[2][COL["身份证号"]]).name == "王改名"
+
+
+def test_an_empty_cell_never_erases_what_is_stored(cast, today, tmp_path):
+    rows = roll(1)
+    write(tmp_path / "roll.xlsx", rows)
+    _import(cast.admin, tmp_path / "roll.xlsx")
+    for row in rows:
+        for header in (
+            "联系电话",
+            "人员状态",
+            "家庭住址",
+            "危房等级",
+            "鉴定日期",
+            "受损原因",
+            "首层进水",
+        ):
+            row[COL[header]] = ""
+
+    result = _import(cast.admin, write(tmp_path / "blanks.xlsx", rows))
+
+    assert result.people.updated == 0 and result.households.updated == 0
+    head = _person(person_id(0))
+    assert head.phone == "13900000000"
+    assert head.household.address == "万全庄村1号"
+    assert head.household.dwelling.grade == "C"
+
+
+def test_a_person_moved_to_another_household_keeps_the_history(cast, today, tmp_path):
+    rows = roll(2)
+    write(tmp_path / "roll.xlsx", rows)
+    _import(cast.admin, tmp_path / "roll.xlsx")
+    moved = rows.pop(2)  # household 0's child now lives in household 1
+    moved[COL["户主姓名"]], moved[COL["户主身份证号"]] = rows[2][0], rows[2][1]
+    moved[COL["家庭住址"]], moved[COL["户类别"]] = rows[2][COL["家庭住址"]], ""
+    moved[COL["危房等级"]] = moved[COL["鉴定日期"]] = moved[COL["受损原因"]] = ""
+    moved[COL["首层进水"]] = ""
+    rows.append(moved)
+
+    result = _import(cast.admin, write(tmp_path / "moved.xlsx", rows))
+
+    assert _reasons(result) == []
+    assert result.people.as_dict() == {"created": 0, "updated": 1, "unchanged": 5, "refused": 0}
+    person = _person(moved[COL["身份证号"]])
+    old, new = (Household.objects.get(head__id_hash=id_hash(person_id(n))) for n in (0, 3))
+    assert person.household == new
+    assert list(person.memberships.order_by("id").values_list("household_id", "left_on")) == [
+        (old.pk, today),
+        (new.pk, None),
+    ]
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert (old.member_count, new.member_count) == (2, 4)
+
+
+# --- The headline: 1,000 rows, 37 broken --------------------------------------------------
+
+
+def _broken_roll(tmp_path, *, broken: bool):
+    """333 households of 3 and one of 1: 1,000 rows. With ``broken``, 36 member rows each
+    with one fault, and the header's last cell merged over an extra column."""
+    rows = roll(333) + roll(1, size=1, start=999)
+    assert len(rows) == 1000
+    expected = []  # (sheet row, column letter, reason fragment)
+    formulas = {}
+    twice = -1
+    if broken:
+        members = [i for i in range(999) if i % 3][:36]  # rows of spouses and children
+        faults = (
+            ["check"] * 6
+            + ["village"] * 5
+            + ["twice"] * 5
+            + ["name"] * 5
+            + ["future"] * 5
+            + ["formula"] * 5
+            + ["phone"] * 5
+        )
+        for index, fault in zip(members, faults, strict=True):
+            row, sheet_row = rows[index], index + 2
+            if fault == "check":
+                number = row[COL["身份证号"]]
+                row[COL["身份证号"]] = number[:17] + ("0" if number[17] != "0" else "1")
+                expected.append((sheet_row, LETTER["身份证号"], "校验位错误"))
+            elif fault == "village":
+                row[COL["所属村（社区）"]] = "不存在村"
+                expected.append((sheet_row, LETTER["所属村（社区）"], "找不到村（社区）“不存在村”"))
+            elif fault == "twice":
+                twice += 1
+                row[COL["身份证号"]] = person_id(3 * twice)  # the head of an earlier household
+                row[COL["姓名"]] = "重复人"
+                expected.append((sheet_row, LETTER["身份证号"], "另一户"))
+            elif fault == "name":
+                row[COL["姓名"]] = ""
+                expected.append((sheet_row, LETTER["姓名"], "姓名不能为空"))
+            elif fault == "future":
+                row[COL["出生日期"]] = "2030-01-01"
+                expected.append((sheet_row, LETTER["出生日期"], "晚于今天"))
+            elif fault == "formula":
+                formulas[(sheet_row, COL["联系电话"] + 1)] = ('="1390000"&"1234"', "13900001234")
+                row[COL["联系电话"]] = ""
+                expected.append((sheet_row, LETTER["联系电话"], "公式"))
+            elif fault == "phone":
+                row[COL["联系电话"]] = "12345"
+                expected.append((sheet_row, LETTER["联系电话"], "联系电话“12345”"))
+    header = list(HEADERS)
+    merged = ()
+    if broken:
+        header = [*HEADERS, ""]
+        merged = ("Q1:R1",)
+        expected.append((1, "Q:R", "合并单元格"))
+    path = xlsx_with(
+        tmp_path / f"roll-{'broken' if broken else 'fixed'}.xlsx",
+        rows,
+        header=header,
+        merged=merged,
+        formulas=formulas,
+    )
+    return path, sorted(expected)
+
+
+def test_a_roll_with_37_broken_rows_is_refused_whole_with_37_precise_reasons(cast, today, tmp_path):
+    path, expected = _broken_roll(tmp_path, broken=True)
+
+    result = _import(cast.admin, path)
+
+    assert not result.applied
+    assert len(result.refusals) == 37
+    got = sorted((r.row, r.column, r.reason) for r in result.refusals)
+    for (row, column, fragment), (got_row, got_column, reason) in zip(expected, got, strict=True):
+        assert (got_row, got_column) == (row, column), reason
+        assert fragment in reason, (row, reason)
+    assert all(r.value for r in result.refusals if "不能为空" not in r.reason)
+    assert result.people.refused == 36
+    assert Person.objects.count() == Household.objects.count() == 0
+    assert not AuditLog.objects.filter(entity="households.import").exists()
+
+    fixed, _expected = _broken_roll(tmp_path, broken=False)
+    created = _import(cast.admin, fixed)
+
+    assert _reasons(created) == []
+    assert created.people.created == 1000
+    assert Person.objects.count() == 1000
+    assert Household.objects.count() == 334
+
+    again = _import(cast.admin, fixed)
+    assert (again.people.created, again.people.updated, again.people.unchanged) == (0, 0, 1000)
+
+
+def test_refused_values_are_stored_masked(cast, today, tmp_path):
+    rows = roll(1)
+    number = rows[1][COL["身份证号"]]
+    rows[1][COL["身份证号"]] = number[:17] + ("1" if number[17] == "0" else "0")
+    rows[1][COL["联系电话"]] = "1390000000"  # ten digits
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows))
+
+    text = str([r.as_dict() for r in result.refusals])
+    assert rows[1][COL["身份证号"]] not in text
+    assert mask_id_number(rows[1][COL["身份证号"]]) in text
+
+
+def test_partial_imports_the_rows_without_errors(cast, today, tmp_path):
+    rows = roll(3)
+    rows[1][COL["姓名"]] = ""  # a member: only this row is refused
+    rows[3][COL["身份证号"]] = "123"  # a head: its members are refused with it
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), partial=True)
+
+    assert result.applied
+    assert result.people.as_dict() == {"created": 5, "updated": 0, "unchanged": 0, "refused": 4}
+    assert Person.objects.count() == 5
+    assert [(r.row, r.column) for r in result.refusals] == [(3, "C"), (5, "D"), (6, ""), (7, "")]
+    assert "本户户主行（第 5 行）有错误" in result.refusals[2].reason
+    assert AuditLog.objects.get(entity="households.import").changes["partial"] == [None, True]
+
+
+# --- Rows, cells and households -------------------------------------------------------------
+
+
+def _one_household(**cells):
+    rows = roll(1)
+    for header, value in cells.items():
+        rows[1][COL[header]] = value
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "reason"),
+    [
+        ("身份证号", "130681********0021", "身份证号已脱敏，无法导入"),
+        ("联系电话", "139****0001", "联系电话已脱敏"),
+        ("与户主关系", "邻居", "与户主关系“邻居”不是可选值"),
+        ("人员状态", "出差", "人员状态“出差”不是可选值"),
+        ("性别", "女", "与身份证号不符"),
+        ("出生日期", "1999-02-30", "不是有效日期"),
+        ("人员类别", "残疾", "“残疾”须写明等级"),
+        ("人员类别", "低保", "“低保”是户类别，请填在“户类别”列"),
+        ("人员类别", "外星人", "类别“外星人”不存在"),
+        ("危房等级", "E", "危房等级“E”应为 A、B、C 或 D"),
+        ("首层进水", "也许", "应填“是”或“否”"),
+        ("鉴定日期", "2027-01-01", "鉴定日期 2027-01-01 晚于今天"),
+        ("家庭住址", "别处", "与户主行（第 2 行）“家庭住址”不一致"),
+        ("所属村（社区）", WENXINGJIE, "与户主行（第 2 行）“所属村（社区）”不一致"),
+        ("户主姓名", "", None),  # the nearest head above is the household
+    ],
+)
+def test_each_bad_cell_is_refused_with_its_reason(cast, today, tmp_path, header, value, reason):
+    path = write(tmp_path / "roll.xlsx", _one_household(**{header: value}))
+
+    result = _import(cast.admin, path, dry_run=True)
+
+    if reason is None:
+        assert _reasons(result) == []
+        return
+    assert [(r.row, r.column) for r in result.refusals] == [(3, LETTER[header])]
+    assert reason in result.refusals[0].reason
+
+
+def test_a_member_row_without_a_head_above_is_refused(cast, today, tmp_path):
+    rows = roll(1)[1:]
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), dry_run=True)
+
+    assert result.refusals[0].row == 2
+    assert "户主身份证号在本表和台账中都找不到对应的户主" in result.refusals[0].reason
+
+
+def test_members_join_an_existing_household_by_the_head_id_number(cast, today, registry, tmp_path):
+    new_id = person_id(5)
+    row = [
+        "张三",
+        ZHANG_ID,
+        "张新",
+        new_id,
+        "孙子女",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", [row]))
+
+    assert _reasons(result) == []
+    assert result.households.updated == 1
+    person = _person(new_id)
+    assert person.household == registry.zhang
+    registry.zhang.refresh_from_db()
+    assert registry.zhang.member_count == 4
+
+
+def test_a_person_of_another_household_in_the_registry_moves_by_import(
+    cast, today, registry, tmp_path
+):
+    row = [
+        "新户主",
+        person_id(7),
+        "新户主",
+        person_id(7),
+        "户主",
+        "",
+        "",
+        "",
+        "",
+        VILLAGE,
+        "新址",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
+    li = [
+        "新户主",
+        person_id(7),
+        "李四",
+        LI_ID,
+        "配偶",
+        "",
+        "",
+        "",
+        "",
+        VILLAGE,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", [row, li]))
+
+    assert result.people.as_dict() == {"created": 1, "updated": 1, "unchanged": 0, "refused": 0}
+    registry.li.refresh_from_db()
+    assert registry.li.household.head_name == "新户主"
+    registry.zhang.refresh_from_db()
+    assert registry.zhang.member_count == 2
+
+
+def test_a_village_name_must_be_unique_within_reach(cast, today, tmp_path):
+    rows = _one_household()
+    for row in rows:
+        row[COL["所属村（社区）"]] = "万全庄村"
+
+    as_admin = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), dry_run=True)
+    as_outsider = _import(cast.outsider, write(tmp_path / "roll.xlsx", rows), dry_run=True)
+
+    assert _reasons(as_admin) == []  # one 万全庄村 in 涿州市
+    assert _reasons(as_outsider) == []  # and one in 永清县: the outsider's
+    assert as_outsider.people.created == 3
+
+
+def test_a_village_cadre_importing_a_row_of_another_village_is_refused_for_that_row(
+    cast, today, tmp_path
+):
+    rows = roll(1) + roll(1, size=1, start=10, region=WENXINGJIE)
+
+    result = _import(cast.village, write(tmp_path / "roll.xlsx", rows), partial=True)
+
+    assert [(r.row, r.column) for r in result.refusals] == [(5, LETTER["所属村（社区）"])]
+    assert "不在您的管辖范围内" in result.refusals[0].reason
+    assert result.people.created == 3
+    assert set(Person.objects.values_list("region_id", flat=True)) == {"130681107228"}
+
+
+def test_a_village_cadre_may_leave_out_the_village_column(cast, today, tmp_path):
+    rows = [row[:9] + row[10:] for row in roll(2)]
+    header = HEADERS[:9] + HEADERS[10:]
+
+    result = _import(cast.village, write(tmp_path / "roll.xlsx", rows, header=header))
+
+    assert _reasons(result) == []
+    assert set(Household.objects.values_list("region_id", flat=True)) == {"130681107228"}
+
+
+def test_a_person_registered_out_of_reach_is_refused(cast, today, registry, tmp_path):
+    rows = _one_household(身份证号=registry.other.head.id_number)
+    rows[1][COL["姓名"]] = "张三"
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), dry_run=True)
+
+    assert "管辖范围以外" in result.refusals[0].reason
+
+
+def test_a_read_only_user_cannot_import(cast, tmp_path):
+    with pytest.raises(PermissionDenied):
+        _import(cast.viewer, write(tmp_path / "roll.xlsx", roll(1)))
+
+
+def test_a_dry_run_writes_nothing(cast, today, tmp_path):
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", roll(4)), dry_run=True)
+
+    assert result.people.created == 12 and result.households.created == 4
+    assert not result.applied
+    assert Person.objects.count() == 0
+    assert not AuditLog.objects.filter(entity="households.import").exists()
+
+
+# --- Headers ----------------------------------------------------------------------------------
+
+
+def test_header_aliases_and_a_title_row_are_understood(cast, today, tmp_path):
+    header = list(HEADERS)
+    header[COL["身份证号"]] = "公民身份号码"
+    header[COL["联系电话"]] = "手机号"
+    header[COL["所属村（社区）"]] = "所属村(社区)"
+    path = xlsx_with(tmp_path / "roll.xlsx", roll(2), header=header, title="万全庄村户籍花名册")
+
+    result = _import(cast.admin, path)
+
+    assert _reasons(result) == []
+    assert result.header_row == 2
+    assert result.people.created == 6
+
+
+def test_a_missing_required_column_stops_the_import(cast, tmp_path):
+    rows = [row[:3] + row[4:] for row in roll(1)]
+    header = HEADERS[:3] + HEADERS[4:]
+
+    with pytest.raises(RollError, match="缺少必填列“身份证号”"):
+        _import(cast.admin, write(tmp_path / "roll.xlsx", rows, header=header))
+
+
+def test_an_unnamed_column_with_data_is_refused(cast, today, tmp_path):
+    rows = [[*row, "备注内容"] for row in roll(1)]
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows, header=[*HEADERS, ""]))
+
+    assert [(r.row, r.column) for r in result.refusals] == [(1, "R")]
+    assert "有数据但没有列名" in result.refusals[0].reason
+
+
+def test_a_formula_in_an_ignored_column_is_fine(cast, today, tmp_path):
+    header = ["序号", *HEADERS]
+    rows = [["", *row] for row in roll(1)]
+    path = xlsx_with(
+        tmp_path / "roll.xlsx", rows, header=header, formulas={(2, 1): ("=ROW()-1", 1)}
+    )
+
+    assert _reasons(_import(cast.admin, path)) == []
+
+
+# --- Formats ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods", ".csv"])
+def test_xlsx_ods_and_csv_read_the_same(cast, today, tmp_path, suffix):
+    path = write(tmp_path / f"roll{suffix}", roll(5))
+
+    parsed = parse_roll(path, path.name)
+    result = _import(cast.admin, path)
+
+    assert [r.errors for r in parsed.rows] == [[]] * 15
+    assert result.people.created == 15
+    assert decrypt(_person(person_id(4)).phone_cipher) == "13900000004"
+
+
+def test_a_gb18030_csv_is_read(cast, today, tmp_path):
+    path = tmp_path / "roll.csv"
+    lines = [",".join(HEADERS)] + [",".join(row) for row in roll(2)]
+    path.write_bytes("\r\n".join(lines).encode("gb18030"))
+
+    assert _import(cast.admin, path).people.created == 6
+
+
+def test_an_unreadable_file_is_a_clear_error(cast, tmp_path):
+    path = tmp_path / "roll.xlsx"
+    path.write_bytes(b"not a zip")
+
+    with pytest.raises(RollError, match="无法读取文件"):
+        _import(cast.admin, path)
+
+
+def test_the_cleaning_pool_gives_the_same_rows(cast, today, tmp_path):
+    path = write(tmp_path / "roll.xlsx", roll(30))
+
+    alone = parse_roll(path, path.name, processes=1)
+    pooled = parse_roll(path, path.name, processes=2)
+
+    assert [(r.number, r.person["id_hash"], r.errors) for r in pooled.rows] == [
+        (r.number, r.person["id_hash"], r.errors) for r in alone.rows
+    ]
+
+
+# --- The command ------------------------------------------------------------------------------
+
+
+def test_the_command_imports_and_prints_the_progress_and_counts(cast, today, tmp_path):
+    path = write(tmp_path / "roll.xlsx", roll(3))
+    out = io.StringIO()
+
+    call_command("import", "households", str(path), "--user", "admin", stdout=out)
+
+    text = out.getvalue()
+    assert "\r已处理 9 / 9 行" in text
+    assert "新增 9" in text
+    assert Person.objects.count() == 9
+    assert AuditLog.objects.get(entity="households.import").actor == cast.admin
+
+
+def test_the_command_dry_run_writes_nothing(cast, today, tmp_path):
+    out = io.StringIO()
+
+    call_command(
+        "import", "households", str(write(tmp_path / "r.csv", roll(2))), "--dry-run", stdout=out
+    )
+
+    assert "将新增 6" in out.getvalue()
+    assert Person.objects.count() == 0
+
+
+def test_the_command_lists_the_refusals_and_fails(cast, today, tmp_path):
+    rows = roll(1)
+    rows[2][COL["姓名"]] = ""
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="1 处错误"):
+        call_command("import", "households", str(write(tmp_path / "r.xlsx", rows)), stdout=out)
+
+    assert "第 4 行 C列（姓名）：姓名不能为空" in out.getvalue()
+    assert Person.objects.count() == 0
+
+
+def test_the_command_refuses_a_read_only_user(cast, tmp_path):
+    with pytest.raises(CommandError, match="只能查看"):
+        call_command(
+            "import",
+            "households",
+            str(write(tmp_path / "r.xlsx", roll(1))),
+            "--user",
+            "viewer",
+            stdout=io.StringIO(),
+        )
