@@ -109,8 +109,12 @@ case $cmd in
         port=${PORT:-8000}
         "$VENV/bin/minqing" migrate --noinput
         "$VENV/bin/minqing" demo
-        say "minqing is at http://127.0.0.1:$port/  (Ctrl-C stops it)"
-        exec "$VENV/bin/minqing" runserver "127.0.0.1:$port"
+        # The background-task worker (roll imports); it stops with the server.
+        "$VENV/bin/minqing" db_worker >"${MINQING_VAR_DIR:-var}/worker.log" 2>&1 &
+        worker=$!
+        trap 'kill "$worker" 2>/dev/null' EXIT
+        say "minqing is at http://127.0.0.1:$port/  (Ctrl-C stops it; task worker log: ${MINQING_VAR_DIR:-var}/worker.log)"
+        "$VENV/bin/minqing" runserver "127.0.0.1:$port"
         ;;
     test)
         setup

@@ -19,7 +19,7 @@ from minqing.households.filters import household_filter_from_params
 from minqing.households.importer import RollError
 from minqing.households.models import ImportJob
 from minqing.households.tasks import check_import, run_import
-from minqing.lib.excel import column_letter, read_rows
+from minqing.lib.excel import column_letter
 from minqing.lib.htmx import render_page
 from minqing.lib.masking import mask_id_number, mask_phone
 
@@ -96,21 +96,13 @@ def upload(request):
     )
 
 
-def _samples(job: ImportJob, header) -> dict[int, list[str]]:
+def _samples(header) -> dict[int, list[str]]:
     """A few values of each column, for the mapping page; ID numbers and phones masked."""
     samples: dict[int, list[str]] = {}
-    sheet = read_rows(jobs.job_file(job), job.filename)
-    try:
-        for number, cells in sheet:
-            if number <= header.row:
-                continue
-            if number > header.row + 3:
-                break
-            for col, value in enumerate(cells, start=1):
-                if value:
-                    samples.setdefault(col, []).append(_masked(value))
-    finally:
-        sheet.close()
+    for cells in header.samples:
+        for col, value in enumerate(cells, start=1):
+            if value:
+                samples.setdefault(col, []).append(_masked(value))
     return samples
 
 
@@ -138,7 +130,7 @@ def mapping(request, pk):
     except RollError as error:
         messages.error(request, str(error))
         return redirect("roll:upload")
-    form = MappingForm(request.POST or None, header=header, samples=_samples(job, header))
+    form = MappingForm(request.POST or None, header=header, samples=_samples(header))
     if request.method == "POST" and form.is_valid():
         try:
             jobs.import_job_map(actor=request.user, job=job, mapping=form.mapping())

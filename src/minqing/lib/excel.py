@@ -27,7 +27,6 @@ from typing import IO
 from xml.etree import ElementTree
 
 import python_calamine
-import xlsxwriter
 from django.utils.translation import gettext as _
 
 READABLE = (".xlsx", ".xls", ".ods", ".csv")
@@ -379,6 +378,84 @@ class Flagged:
     value: object
 
 
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PARTS = {
+    "[Content_Types].xml": (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" '
+        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        "</Types>"
+    ),
+    "_rels/.rels": (
+        f'<Relationships xmlns="{_RELS}"><Relationship Id="rId1" '
+        f'Type="{_DOC_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        f'<Relationships xmlns="{_RELS}">'
+        f'<Relationship Id="rId1" Type="{_DOC_RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{_DOC_RELS}/styles" Target="styles.xml"/>'
+        "</Relationships>"
+    ),
+    # Cell styles: 0 default, 1 text ("@", numFmt 49), 2 header (bold, grey), 3 flagged (red).
+    "xl/styles.xml": (
+        f'<styleSheet xmlns="{_MAIN}">'
+        '<fonts count="3"><font><sz val="11"/><name val="Calibri"/></font>'
+        '<font><b/><sz val="11"/><name val="Calibri"/></font>'
+        '<font><sz val="11"/><color rgb="FF991B1B"/><name val="Calibri"/></font></fonts>'
+        '<fills count="4"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill>'
+        '<fill><patternFill patternType="solid"><fgColor rgb="FFF3F4F6"/>'
+        '<bgColor indexed="64"/></patternFill></fill>'
+        '<fill><patternFill patternType="solid"><fgColor rgb="FFFECACA"/>'
+        '<bgColor indexed="64"/></patternFill></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+        "</cellStyleXfs>"
+        '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        '<xf numFmtId="49" fontId="1" fillId="2" borderId="0" xfId="0" applyNumberFormat="1"'
+        ' applyFont="1" applyFill="1"/>'
+        '<xf numFmtId="49" fontId="2" fillId="3" borderId="0" xfId="0" applyNumberFormat="1"'
+        ' applyFont="1" applyFill="1"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    ),
+}
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+# Characters XML 1.0 cannot carry at all; Excel writes them as _xHHHH_.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _escape(text: str) -> str:
+    if "&" in text or "<" in text or ">" in text or '"' in text:
+        text = (
+            text.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace('"', "&quot;")
+        )
+    if not text.isprintable():
+        text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    return text
+
+
+def _inline(value) -> str:
+    """A cell's inline string."""
+    text = _escape(value if value.__class__ is str else cell_text(value))
+    if text[:1].isspace() or text[-1:].isspace():
+        return f'<is><t xml:space="preserve">{text}</t></is>'
+    return f"<is><t>{text}</t></is>"
+
+
 def write_xlsx(
     target: str | Path | IO[bytes],
     header: list[str],
@@ -388,38 +465,63 @@ def write_xlsx(
     widths: list[int] | None = None,
 ) -> int:
     """Write ``header`` and ``rows`` to an .xlsx, streaming (constant memory); return the
-    number of rows. Text stays text (an ID number is never turned into a number, nor "=..."
-    into a formula); a :class:`Flagged` cell is filled red. Every column is formatted as
-    text, so that what a user types in later stays text too."""
-    book = xlsxwriter.Workbook(
-        target,
-        {
-            "constant_memory": True,
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        },
+    number of rows. Every cell is text (an ID number never becomes a number, nor "=..." a
+    formula), and every column is formatted as text so that what a user types later stays
+    text too; a :class:`Flagged` cell is filled red.
+
+    The sheet is written as SpreadsheetML straight into the zip, a row at a time. XlsxWriter's
+    ``constant_memory`` mode does the same but spends ~15 µs of Python per cell: 130 s for a
+    county's roll (700k rows), against ~15 s here. (calamine, openpyxl, Excel and LibreOffice
+    read the result; tests/test_excel.py reads it back with two of them.)"""
+    header = [cell_text(h) for h in header]
+    letters = [column_letter(i) for i in range(1, 16385)]
+    columns = "".join(
+        f'<col min="{i}" max="{i}" width="{widths[i - 1] if widths and i <= len(widths) else max(10, 2 * len(title) + 2)}" style="1" customWidth="1"/>'
+        for i, title in enumerate(header, start=1)
     )
-    try:
-        sheet = book.add_worksheet(sheet_name[:31])
-        text = book.add_format({"num_format": "@"})
-        bold = book.add_format({"bold": True, "num_format": "@", "bg_color": "#F3F4F6"})
-        flagged = book.add_format(
-            {"num_format": "@", "bg_color": "#FECACA", "font_color": "#991B1B"}
+    inline = _inline
+    count = 0
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, xml in _PARTS.items():
+            archive.writestr(name, _XML + xml)
+        archive.writestr(
+            "xl/workbook.xml",
+            f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_DOC_RELS}"><sheets>'
+            f'<sheet name="{_escape(sheet_name[:31])}" sheetId="1" r:id="rId1"/>'
+            "</sheets></workbook>",
         )
-        for index, title in enumerate(header):
-            width = widths[index] if widths and index < len(widths) else max(10, 2 * len(title) + 2)
-            sheet.set_column(index, index, width, text)
-        sheet.freeze_panes(1, 0)
-        sheet.write_row(0, 0, header, bold)
-        count = 0
-        write_string = sheet.write_string
-        for count, row in enumerate(rows, start=1):
-            for col, value in enumerate(row):
-                if isinstance(value, Flagged):
-                    write_string(count, col, cell_text(value.value), flagged)
-                elif value is not None and value != "":
-                    write_string(count, col, value if isinstance(value, str) else cell_text(value))
-    finally:
-        book.close()
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(
+                (
+                    f'{_XML}<worksheet xmlns="{_MAIN}"><sheetViews><sheetView workbookViewId="0">'
+                    '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+                    f"</sheetView></sheetViews><cols>{columns}</cols><sheetData>"
+                    '<row r="1">'
+                    + "".join(
+                        f'<c r="{letters[c]}1" s="2" t="inlineStr">{inline(v)}</c>'
+                        for c, v in enumerate(header)
+                        if v
+                    )
+                    + "</row>"
+                ).encode()
+            )
+            buffer: list[str] = []
+            for count, row in enumerate(rows, start=1):
+                n = count + 1
+                cells = [f'<row r="{n}">']
+                for c, value in enumerate(row):
+                    if value.__class__ is Flagged:
+                        cells.append(
+                            f'<c r="{letters[c]}{n}" s="3" t="inlineStr">{inline(value.value)}</c>'
+                        )
+                    elif value is not None and value != "":
+                        cells.append(
+                            f'<c r="{letters[c]}{n}" s="1" t="inlineStr">{inline(value)}</c>'
+                        )
+                cells.append("</row>")
+                buffer.append("".join(cells))
+                if len(buffer) >= 1000:
+                    sheet.write("".join(buffer).encode())
+                    buffer.clear()
+            sheet.write(("".join(buffer) + "</sheetData></worksheet>").encode())
     return count

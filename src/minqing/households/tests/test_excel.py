@@ -156,3 +156,27 @@ def test_write_xlsx_streams_text_as_text(tmp_path):
         styles = archive.read("xl/styles.xml").decode()
     assert 't="inlineStr"' in xml  # constant_memory mode: no shared-string table in memory
     assert "FECACA" in styles  # the flagged cells' fill
+
+
+def test_write_xlsx_is_read_by_openpyxl_too(tmp_path):
+    """A second reader than calamine: the file is well-formed SpreadsheetML."""
+    import openpyxl
+
+    path = tmp_path / "out.xlsx"
+    write_xlsx(
+        path,
+        ["姓名", "备注"],
+        [["张三", "a & b <c>"], [" 前后空格 ", Flagged("错\x01误")], ["", None]],
+        sheet_name="户籍花名册",
+    )
+
+    book = openpyxl.load_workbook(path)
+    sheet = book["户籍花名册"]
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+        ["姓名", "备注"],
+        ["张三", "a & b <c>"],
+        [" 前后空格 ", "错_x0001_误"],
+    ]
+    assert sheet["B3"].fill.fgColor.rgb == "FFFECACA"
+    assert sheet["A2"].number_format == "@"
+    assert sheet.freeze_panes == "A2"

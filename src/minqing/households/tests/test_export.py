@@ -203,3 +203,14 @@ def test_the_export_queries_do_not_grow_with_the_households(cast, client_for, to
 def test_export_is_get_only_and_needs_login(cast, client_for, client):
     assert client_for(cast.admin).post(EXPORT).status_code == 405
     assert client.get(EXPORT).status_code == 302
+
+
+def test_the_list_page_links_to_the_export_of_the_same_filter(cast, client_for):
+    html = client_for(cast.village).get("/households/", {"grade": "D"}).content.decode()
+    assert 'href="/households/roll/export.xlsx?grade=D"' in html
+    assert "full=1" not in html  # the village cadre may not see personal data in full
+
+
+def test_a_user_with_the_personal_data_permission_is_offered_the_full_export(cast, client_for):
+    html = client_for(cast.admin).get("/households/").content.decode()
+    assert "full=1" in html

@@ -604,8 +604,8 @@ def test_the_cleaning_pool_gives_the_same_rows(cast, today, tmp_path):
     alone = parse_roll(path, path.name, processes=1)
     pooled = parse_roll(path, path.name, processes=2)
 
-    assert [(r.number, r.person["id_hash"], r.errors) for r in pooled.rows] == [
-        (r.number, r.person["id_hash"], r.errors) for r in alone.rows
+    assert [(r.number, r.person.id_hash, r.errors, r.household) for r in pooled.rows] == [
+        (r.number, r.person.id_hash, r.errors, r.household) for r in alone.rows
     ]
 
 
@@ -658,3 +658,28 @@ def test_the_command_refuses_a_read_only_user(cast, tmp_path):
             "viewer",
             stdout=io.StringIO(),
         )
+
+
+def test_a_big_first_import_rebuilds_the_indexes_it_dropped(cast, today, tmp_path, monkeypatch):
+    from django.db import connection
+
+    from minqing.households import importer
+
+    monkeypatch.setattr(importer, "REBUILD_MIN_ROWS", 10)
+
+    def indexes():
+        if connection.vendor != "sqlite":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s",
+                [Person._meta.db_table],
+            )
+            return sorted(name for (name,) in cursor.fetchall())
+
+    before = indexes()
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", roll(10)))
+
+    assert result.people.created == 30
+    assert indexes() == before
+    assert Person.objects.filter(name_initials__startswith="w").exists()
