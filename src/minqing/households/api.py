@@ -27,6 +27,7 @@ from minqing.households.models import (
 )
 from minqing.households.people import PersonInput
 from minqing.households.selectors import (
+    LIST_ORDER,
     annotate_for_list,
     decorate_household_rows,
     get_grant_for_user,
@@ -352,7 +353,7 @@ def household_index(request, filters: Query[HouseholdQuery]):
     if errors:
         raise ValidationError(errors)
     qs = annotate_for_list(household_list(user, parsed))
-    page = keyset_page(qs, request.GET, order=("id",), size=size)
+    page = keyset_page(qs, request.GET, order=LIST_ORDER, size=size, descending=False)
     decorate_household_rows(user, page.rows, day=parsed.on)
     return HouseholdPage(
         items=[

@@ -119,13 +119,17 @@ class Person(models.Model):
     class Meta:
         verbose_name = _("人员")
         indexes = [
+            # Search: covering (prefix, household) indexes, so that "张" finds its households
+            # without visiting the person rows (selectors._search).
             models.Index(
-                fields=["name"], name="person_name_idx", opclasses=["varchar_pattern_ops"]
+                fields=["name", "household"],
+                name="person_name_household_idx",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
             ),
             models.Index(
-                fields=["name_initials"],
-                name="person_initials_idx",
-                opclasses=["varchar_pattern_ops"],
+                fields=["name_initials", "household"],
+                name="person_initials_household_idx",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
             ),
             models.Index(fields=["region", "id"], name="person_region_id_idx"),
         ]

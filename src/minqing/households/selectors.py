@@ -5,7 +5,8 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -95,36 +96,38 @@ _DIGITS = re.compile(r"^\d{3}[\dXx]$|^\d{4}$")
 
 
 def _search(qs: QuerySet[Household], text: str) -> QuerySet[Household]:
-    """Name prefix, pinyin initials (zs), a whole ID number or phone, or their last four."""
+    """Name prefix, pinyin initials (zs), a whole ID number or phone, or their last four, of
+    any member (the head is a member too).
+
+    Matches become ``id IN (SELECT household_id FROM person WHERE ...)``, answered from the
+    covering (name|initials, household) indexes once, rather than a correlated EXISTS per
+    household: 60 ms instead of 6 s for "张" among 700k people (bench/households.py)."""
     text = text.strip()
     if not text:
         return qs
-    people = Person.objects.filter(household=OuterRef("pk"))
     if len(text) == 18:
         try:
-            number = parse_id_number(text).number
+            match = Q(id_hash=id_hash(parse_id_number(text).number))
         except InvalidIdNumber:
             return qs.none()
-        return qs.filter(Exists(people.filter(id_hash=id_hash(number))))
-    if text.isdigit() and len(text) >= 7:
+    elif text.isdigit() and len(text) >= 7:
         try:
-            return qs.filter(Exists(people.filter(phone_hash=phone_hash(normalize_phone(text)))))
+            match = Q(phone_hash=phone_hash(normalize_phone(text)))
         except InvalidPhone:
             return qs.none()
-    if _DIGITS.match(text):
+    elif _DIGITS.match(text):
         id_tail, phone_tail = tail_hashes(text)
-        return qs.filter(
-            Exists(people.filter(Q(id_tail_hash=id_tail) | Q(phone_tail_hash=phone_tail)))
-        )
-    if is_initials_query(text):
-        text = text.lower()
-        return qs.filter(
-            _starts_with("head_initials", text)
-            | Exists(people.filter(_starts_with("name_initials", text)))
-        )
-    return qs.filter(
-        _starts_with("head_name", text) | Exists(people.filter(_starts_with("name", text)))
-    )
+        match = Q(id_tail_hash=id_tail) | Q(phone_tail_hash=phone_tail)
+    elif is_initials_query(text):
+        match = _starts_with("name_initials", text.lower())
+    else:
+        match = _starts_with("name", text)
+    return qs.filter(pk__in=Person.objects.filter(match).values("household_id"))
+
+
+# The roll's order: village by village, then as registered. The (region, id) index serves it
+# for any reach, a county's or a village's, without sorting (bench/households.py).
+LIST_ORDER = ("region_id", "id")
 
 
 def household_list(user, filters: HouseholdFilter) -> QuerySet[Household]:
@@ -139,8 +142,8 @@ def household_list(user, filters: HouseholdFilter) -> QuerySet[Household]:
         held = CategoryGrant.objects.filter(category=filters.category, start__lte=day).filter(
             Q(end__isnull=True) | Q(end__gte=day)
         )
-        held = held.filter(Q(household=OuterRef("pk")) | Q(person__household=OuterRef("pk")))
-        qs = qs.filter(Exists(held))
+        # The household's own grant or a member's, as one id list computed once.
+        qs = qs.filter(pk__in=held.values(hh=Coalesce("household_id", "person__household_id")))
     if filters.grade:
         qs = qs.filter(dwelling__grade=filters.grade)
     if filters.members_min is not None:

@@ -37,6 +37,7 @@ from minqing.households.models import (
     SafetyGrade,
 )
 from minqing.households.selectors import (
+    LIST_ORDER,
     HouseholdFilter,
     annotate_for_list,
     decorate_household_rows,
@@ -121,7 +122,7 @@ def household_list_view(request):
     user = request.user
     filters, errors = household_filter_from_params(user, request.GET)
     qs = annotate_for_list(household_list(user, filters))
-    page = keyset_page(qs, request.GET, order=("id",), size=PAGE_SIZE)
+    page = keyset_page(qs, request.GET, order=LIST_ORDER, size=PAGE_SIZE, descending=False)
     decorate_household_rows(user, page.rows, day=filters.on)
     context = {
         "page": page,

@@ -251,13 +251,15 @@ def test_the_list_pages_by_fifty_with_more(registry, cast, client_for):
     rows = _results(first)
     assert rows.count('href="/households/') == 50
     assert "更多" in rows
-    assert _name(51) in rows and "张三" not in rows  # newest first
+    # The roll's order: village by village, then as registered.
+    assert "张三" in rows and _name(0) in rows and _name(48) in rows and _name(49) not in rows
 
     next_url = first.context["page"].next_url
     more = client.get(LIST + next_url, HTTP_HX_REQUEST="true").content.decode()
     assert "<table" not in more  # rows for the table that is there
     assert more.count('href="/households/') == 3
-    assert "张三" in more and _name(1) in more and _name(0) in more
+    assert _name(49) in more and _name(50) in more and _name(51) in more
+    assert "张三" not in more and _name(48) not in more
     assert "更多" not in more
 
 
