@@ -37,6 +37,17 @@ def _user_region(user: User) -> str:
     return pad(user.reach) if user.reach else ""
 
 
+def _audit_user(*, actor, action: str, user: User, changes: dict | None = None) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        entity="accounts.user",
+        entity_id=user.pk,
+        region_code=_user_region(user),
+        changes=changes,
+    )
+
+
 def validate_reach(*, role: str, reach: str) -> Region:
     """The region a reach stands for, or a ValidationError saying what is wrong with it."""
     if not reach.isdigit() or len(reach) not in DIGITS_LEVEL:
@@ -108,12 +119,10 @@ def user_create(
     password_validation.validate_password(password, user)
     user.set_password(password)
     user.save()
-    audit_record(
+    _audit_user(
         actor=actor,
         action="create",
-        entity="accounts.user",
-        entity_id=user.pk,
-        region_code=_user_region(user),
+        user=user,
         changes=diff({}, snapshot(user, USER_AUDIT_FIELDS)),
     )
     return user
@@ -137,14 +146,7 @@ def user_update(*, actor: User, user: User, **fields) -> User:
     changes = diff(before, snapshot(user, USER_AUDIT_FIELDS))
     if changes:
         user.save(update_fields=list(fields))
-        audit_record(
-            actor=actor,
-            action="update",
-            entity="accounts.user",
-            entity_id=user.pk,
-            region_code=_user_region(user),
-            changes=changes,
-        )
+        _audit_user(actor=actor, action="update", user=user, changes=changes)
     return user
 
 
@@ -158,14 +160,7 @@ def user_unlock(*, actor: User, user: User) -> User:
     }
     User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
     user.failed_logins, user.locked_until = 0, None
-    audit_record(
-        actor=actor,
-        action="unlock",
-        entity="accounts.user",
-        entity_id=user.pk,
-        region_code=_user_region(user),
-        changes=changes,
-    )
+    _audit_user(actor=actor, action="unlock", user=user, changes=changes)
     return user
 
 
@@ -185,13 +180,7 @@ def user_set_password(
     password_validation.validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
-    audit_record(
-        actor=actor,
-        action="set_password",
-        entity="accounts.user",
-        entity_id=user.pk,
-        region_code=_user_region(user),
-    )
+    _audit_user(actor=actor, action="set_password", user=user)
     return user
 
 
@@ -214,13 +203,7 @@ def user_login(*, request, username: str, password: str) -> User:
         if authed.failed_logins:
             User.objects.filter(pk=authed.pk).update(failed_logins=0, locked_until=None)
             authed.failed_logins = 0
-        audit_record(
-            actor=authed,
-            action="login",
-            entity="accounts.user",
-            entity_id=authed.pk,
-            region_code=_user_region(authed),
-        )
+        _audit_user(actor=authed, action="login", user=authed)
     return authed
 
 
@@ -240,12 +223,10 @@ def _count_failure(user: User, now) -> None:
             if User.objects.filter(pk=user.pk, locked_until__isnull=True).update(
                 locked_until=until
             ):
-                audit_record(
+                _audit_user(
                     actor=None,
                     action="lock",
-                    entity="accounts.user",
-                    entity_id=user.pk,
-                    region_code=_user_region(user),
+                    user=user,
                     changes={"failed_logins": [None, failures]},
                 )
 
