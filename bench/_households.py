@@ -6,6 +6,8 @@ Size: ``BENCH_HOUSEHOLDS`` (or ``python -m bench --households N``), default 230,
 (≈ 700,000 people, 涿州市's size). Use e.g. 20000 for a quick run.
 """
 
+import base64
+import hashlib
 import os
 import shutil
 import tempfile
@@ -15,6 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench._support import bench_tmpdir, close_database, migrate, sqlite_url, use_database
+
+# Fixed, public keys for the personal data the benchmarks write (not the developer's, never a
+# real one): a database loaded by one run stays readable by the next (BENCH_LOADED_DB). Set
+# before Django reads them; the keyring is read on first use.
+_BENCH_KEY = base64.b64encode(hashlib.sha256(b"minqing-bench-data-key").digest()).decode()
+_BENCH_HASH_KEY = base64.b64encode(hashlib.sha256(b"minqing-bench-hash-key").digest()).decode()
+if not os.environ.get("MINQING_DATA_KEYS"):
+    os.environ["MINQING_DATA_KEYS"] = f"1:{_BENCH_KEY}"
+    os.environ["MINQING_HASH_KEY"] = _BENCH_HASH_KEY
 
 COUNTY = "130681"
 FULL_HOUSEHOLDS = 230_000
@@ -223,14 +234,22 @@ _loaded: dict[int, Path] = {}
 
 
 def remember_loaded(households: int, path: Path) -> None:
-    """A database a benchmark loaded with the whole roll, for the next one to read."""
+    """A database a benchmark loaded with the whole roll, for the next one to read; also
+    copied to BENCH_SAVE_LOADED_DB if that is set (for BENCH_LOADED_DB in a later run)."""
     close_database()
     _loaded[households] = path
+    keep = os.environ.get("BENCH_SAVE_LOADED_DB")
+    if keep and households == households_wanted() and not Path(keep).exists():
+        shutil.copyfile(path, keep)
 
 
 def loaded_database(households: int, *, load) -> Path:
     """A SQLite file holding the generated roll of ``households`` households, made once per
     process (by ``load(roll, user)`` on a fresh database) and then reused read-only."""
+    given = os.environ.get("BENCH_LOADED_DB")
+    if households not in _loaded and given and households == households_wanted():
+        # A database an earlier run loaded (a developer's shortcut): used through a copy.
+        _loaded[households] = copy_database(Path(given), f"given-{households}")
     if households not in _loaded:
         path, url = fresh_sqlite(f"loaded-{households}")
         user = prepare_database(url)
