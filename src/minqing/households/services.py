@@ -221,6 +221,13 @@ def person_move(
     """Move a person to another household (迁移), keeping the history."""
     require_write(actor, person.region_id)
     require_write(actor, household.region_id)
+    # Two clerks moving the same person: the row lock makes the second wait, then see the
+    # move the first made, instead of leaving the person in two households.
+    current = (
+        Person.objects.select_for_update().values_list("household_id", flat=True).get(pk=person.pk)
+    )
+    if current != person.household_id:
+        raise ValidationError({"household": _("此人刚被他人迁移，请刷新后重试")})
     if household.pk == person.household_id:
         raise ValidationError({"household": _("此人已在该户")})
     if relation not in Relation.values:

@@ -585,3 +585,55 @@ def test_personal_reveal_refuses_without_the_permission_or_out_of_reach(registry
 
     assert not AuditLog.objects.filter(action="view_personal").exists()
     assert ZHANG_PHONE  # the module's check after each test greps the audit rows
+
+
+def test_a_move_made_by_someone_else_meanwhile_is_not_made_twice(cast):
+    from minqing.households.models import Household, Membership, Person
+    from minqing.households.people import PersonInput
+    from minqing.households.services import household_create, person_move
+    from minqing.lib.idcard import make_id_number
+    from minqing.regions.models import Region
+
+    village = Region.objects.get(code="130681107228")
+    first = household_create(
+        actor=cast.village,
+        region=village,
+        address="1组",
+        head=PersonInput(
+            name="甲", id_number=make_id_number("130681", datetime.date(1960, 1, 1), 1)
+        ),
+        members=[
+            PersonInput(
+                name="乙",
+                relation="child",
+                id_number=make_id_number("130681", datetime.date(1990, 1, 1), 2),
+            )
+        ],
+    )
+    second = household_create(
+        actor=cast.village,
+        region=village,
+        address="2组",
+        head=PersonInput(
+            name="丙", id_number=make_id_number("130681", datetime.date(1961, 1, 1), 3)
+        ),
+    )
+    third = household_create(
+        actor=cast.village,
+        region=village,
+        address="3组",
+        head=PersonInput(
+            name="丁", id_number=make_id_number("130681", datetime.date(1962, 1, 1), 4)
+        ),
+    )
+    stale = Person.objects.get(name="乙")  # what the second clerk loaded
+    person_move(
+        actor=cast.village, person=Person.objects.get(name="乙"), household=second, relation="other"
+    )
+
+    with pytest.raises(ValidationError, match="刚被他人迁移"):
+        person_move(actor=cast.village, person=stale, household=third, relation="other")
+
+    assert Membership.objects.filter(person=stale, left_on__isnull=True).count() == 1
+    assert Household.objects.get(pk=first.pk).member_count == 1
+    assert Person.objects.get(pk=stale.pk).household_id == second.pk
