@@ -44,9 +44,18 @@ ACTION_LABELS = {
 }
 
 
+def register_audit_labels(*, entities: dict | None = None, actions: dict | None = None) -> None:
+    """An app's audit entity and action labels, called from its ``AppConfig.ready()``."""
+    ENTITY_LABELS.update(entities or {})
+    ACTION_LABELS.update(actions or {})
+
+
 class AuditFilter(forms.Form):
     entity = forms.ChoiceField(
-        label=_("对象类型"), required=False, choices=[("", _("全部")), *ENTITY_LABELS.items()]
+        # A callable: apps add their labels in ready() (register_audit_labels).
+        label=_("对象类型"),
+        required=False,
+        choices=lambda: [("", _("全部")), *ENTITY_LABELS.items()],
     )
     actor = forms.TypedChoiceField(label=_("操作人"), required=False, coerce=int, empty_value=None)
     date = forms.DateField(

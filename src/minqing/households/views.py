@@ -36,6 +36,7 @@ from minqing.households.models import (
     Relation,
     SafetyGrade,
 )
+from minqing.households.sections import sections_for
 from minqing.households.selectors import (
     LIST_ORDER,
     HouseholdFilter,
@@ -243,6 +244,7 @@ def household_detail(request, pk: int):
         "audit": audit,
         "can_write": can_write,
         "can_reveal": user.can_view_personal,
+        "sections": sections_for(user, household, can_write=can_write),
     }
     return render(request, "households/detail.html", context)
 

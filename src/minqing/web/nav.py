@@ -1,5 +1,6 @@
 """The navigation: each entry names the capability it needs, so a user sees only what their
-role may use. Later apps add their entries here."""
+role may use. Apps add their entries from ``AppConfig.ready()`` with ``register_nav``; the
+order number places them (the registry 10-19, administration 90 and up)."""
 
 from dataclasses import dataclass
 
@@ -14,17 +15,25 @@ class NavItem:
     label: str
     url_name: str
     cap: str | None = None  # None: every signed-in user
+    order: int = 50
 
 
 NAV = [
-    NavItem(_("首页"), "web:home"),
-    NavItem(_("户籍台账"), "households:list"),
-    NavItem(_("导入花名册"), "roll:upload", Cap.WRITE),
-    NavItem(_("行政区划"), "regions:browse"),
-    NavItem(_("用户管理"), "accounts:users", Cap.MANAGE_USERS),
-    NavItem(_("单位"), "accounts:units", Cap.MANAGE_USERS),
-    NavItem(_("审计日志"), "audit:log", Cap.READ_AUDIT),
+    NavItem(_("首页"), "web:home", order=0),
+    NavItem(_("户籍台账"), "households:list", order=10),
+    NavItem(_("导入花名册"), "roll:upload", Cap.WRITE, order=11),
+    NavItem(_("行政区划"), "regions:browse", order=80),
+    NavItem(_("用户管理"), "accounts:users", Cap.MANAGE_USERS, order=90),
+    NavItem(_("单位"), "accounts:units", Cap.MANAGE_USERS, order=91),
+    NavItem(_("审计日志"), "audit:log", Cap.READ_AUDIT, order=92),
 ]
+
+
+def register_nav(*items: NavItem) -> None:
+    for item in items:
+        if item not in NAV:
+            NAV.append(item)
+    NAV.sort(key=lambda item: item.order)
 
 
 def nav_for(user) -> list[dict]:

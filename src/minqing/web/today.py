@@ -1,5 +1,5 @@
 """What the home page lists under "今日待办": each app contributes a provider that returns the
-items for one user. Later issues (visits, cases, relief) add their providers here."""
+items for one user. Apps add theirs from ``AppConfig.ready()`` with ``register_today``."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +53,12 @@ def _audit_today(user) -> list[TodayItem]:
 
 
 PROVIDERS: list[Callable] = [_locked_accounts, _audit_today]
+
+
+def register_today(provider: Callable) -> None:
+    """``provider(user) -> list[TodayItem]``."""
+    if provider not in PROVIDERS:
+        PROVIDERS.append(provider)
 
 
 def today_for(user) -> list[TodayItem]:

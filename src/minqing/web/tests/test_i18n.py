@@ -1,5 +1,5 @@
 """The interface in its two languages: Chinese (the source, LANGUAGE_CODE) and English, from
-``locale/en/LC_MESSAGES/django.po``.
+``locale/en/LC_MESSAGES/django.po`` and each app's own ``<app>/locale/en/LC_MESSAGES/django.po``.
 
 The ``.mo`` is not committed, so this module compiles the catalogue itself and then drops
 Django's cached translations, whatever the set-up did or did not do before.
@@ -21,8 +21,10 @@ from django.utils.translation.reloader import translation_file_changed
 from minqing.accounts.roles import Role
 from minqing.regions.forms import RegionField
 from minqing.testing import DIAOWO, PASSWORD
+from minqing.web.management.commands.compiletranslations import catalogues
 
 EN_PO = Path(settings.LOCALE_PATHS[0]) / "en" / "LC_MESSAGES" / "django.po"
+EN_CATALOGUES = [po for po in catalogues() if po.parent.parent.name == "en"]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
@@ -116,25 +118,31 @@ def test_choice_labels_are_lazy():
         assert str(Role.PAIRED.label) == "包联干部"
 
 
-def test_english_catalogue_is_complete():
-    po = polib.pofile(str(EN_PO))
+def test_every_app_with_a_catalogue_is_found():
+    assert EN_PO in EN_CATALOGUES
+
+
+@pytest.mark.parametrize("path", EN_CATALOGUES, ids=lambda p: str(p.parent.parent.parent.parent.name))
+def test_english_catalogue_is_complete(path):
+    po = polib.pofile(str(path))
     assert po.metadata.get("Language") == "en"
     assert not po.metadata_is_fuzzy
     entries = [e for e in po if not e.obsolete]
     assert entries
     fuzzy = [e.msgid for e in entries if "fuzzy" in e.flags]
-    assert not fuzzy, f"fuzzy entries in {EN_PO}: {fuzzy}"
+    assert not fuzzy, f"fuzzy entries in {path}: {fuzzy}"
     untranslated = [
         e.msgid
         for e in entries
         if (e.msgid_plural and not all(e.msgstr_plural.values()))
         or (not e.msgid_plural and not e.msgstr)
     ]
-    assert not untranslated, f"untranslated entries in {EN_PO}: {untranslated}"
+    assert not untranslated, f"untranslated entries in {path}: {untranslated}"
 
 
-def test_english_placeholders_match_the_chinese():
-    po = polib.pofile(str(EN_PO))
+@pytest.mark.parametrize("path", EN_CATALOGUES, ids=lambda p: str(p.parent.parent.parent.parent.name))
+def test_english_placeholders_match_the_chinese(path):
+    po = polib.pofile(str(path))
     for entry in po:
         if entry.obsolete or "python-format" not in entry.flags:
             continue

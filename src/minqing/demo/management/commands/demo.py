@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from minqing.audit.context import origin
 from minqing.demo.county import DEMO_HOUSEHOLDS, build_demo, build_demo_households
+from minqing.demo.steps import STEPS
 
 
 class Command(BaseCommand):
@@ -26,6 +27,8 @@ class Command(BaseCommand):
         with origin("command"):
             logins = build_demo(seed=seed)
             written = build_demo_households(seed=seed, count=households) if households else None
+            # Later areas (visits, cases, relief) add their steps from AppConfig.ready().
+            reports = [step.build(seed=seed) for step in STEPS] if households else []
         self.stdout.write(self.style.SUCCESS("演示县 涿州市 已就绪。演示账户："))
         for spec, password in logins:
             self.stdout.write(
@@ -37,3 +40,6 @@ class Command(BaseCommand):
                 f"（类别认定 {written.grants:,} 条，房屋鉴定 {written.assessments:,} 条）；"
                 f"已存在而跳过 {written.skipped:,} 户。"
             )
+        for line in reports:
+            if line:
+                self.stdout.write(line)
