@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "minqing.accounts",
     "minqing.audit",
     "minqing.households",
+    "minqing.outreach",
+    "minqing.cases",
+    "minqing.relief",
     "minqing.web",
     "minqing.demo",
 ]

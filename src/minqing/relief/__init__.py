@@ -1,0 +1,1 @@
+"""Relief and reconstruction: rule-based entitlements, distributions paid once, rebuilding, hazard sites (issue 6)."""
