@@ -5,3 +5,16 @@ document.addEventListener("change", (event) => {
     target.form.submit();
   }
 });
+
+// The top bar's menus: opening one closes the others; a click elsewhere or Esc closes them.
+function closeMenus(except) {
+  document.querySelectorAll("details.nav-group[open]").forEach((menu) => {
+    if (menu !== except) menu.removeAttribute("open");
+  });
+}
+document.addEventListener("click", (event) => {
+  closeMenus(event.target instanceof Element ? event.target.closest("details.nav-group") : null);
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") closeMenus(null);
+});

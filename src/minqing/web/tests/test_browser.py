@@ -54,11 +54,16 @@ def test_village_cadre_logs_in_on_a_phone_and_sees_their_village(
             expect(main).not_to_contain_text("双塔街道")
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-            # On a phone the nav folds behind 菜单 (pure CSS, no script needed).
+            # On a phone the nav folds behind 菜单 (pure CSS, no script needed); the user's
+            # own links sit in the menu under their name.
             tokens_link = page.get_by_role("link", name="访问令牌")
             expect(tokens_link).to_be_hidden()
             page.get_by_text("菜单", exact=True).click()
+            expect(tokens_link).to_be_hidden()
+            page.locator("summary.who").click()
             expect(tokens_link).to_be_visible()
+            page.keyboard.press("Escape")
+            expect(tokens_link).to_be_hidden()
             assert errors == []
         finally:
             browser.close()

@@ -87,6 +87,27 @@ def test_the_nav_shows_only_what_the_role_may_use(cast, client_for, who, sees_us
     assert "退出" in nav
 
 
+def _menu(nav: str, label: str) -> str | None:
+    found = re.search(rf"<details class=\"nav-group\">\s*<summary[^>]*>{label}</summary>.*?</details>", nav, re.S)
+    return found.group() if found else None
+
+
+def test_the_nav_groups_an_area_into_one_menu_only_when_it_has_several_entries(cast, client_for):
+    admin_nav = _nav(client_for(cast.admin).get(HOME).content.decode())
+    registry = _menu(admin_nav, "户籍")
+    assert f'href="{reverse("households:list")}"' in registry
+    assert f'href="{reverse("roll:upload")}"' in registry
+    system = _menu(admin_nav, "系统")
+    assert f'href="{reverse("accounts:users")}"' in system
+    assert f'href="{reverse("audit:log")}"' in system
+
+    # A read-only user may not import: the registry is one plain link, not a menu.
+    viewer_nav = _nav(client_for(cast.viewer).get(HOME).content.decode())
+    assert _menu(viewer_nav, "户籍") is None
+    assert f'href="{reverse("households:list")}"' in viewer_nav
+    assert f'href="{reverse("roll:upload")}"' not in viewer_nav
+
+
 def test_the_admin_is_told_of_locked_accounts(cast, client_for):
     User.objects.filter(pk=cast.village.pk).update(
         failed_logins=5, locked_until=timezone.now() + timedelta(minutes=10)
