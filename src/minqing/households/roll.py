@@ -481,8 +481,11 @@ def format_categories(held: list[tuple[str, str, int]]) -> str:
     return "、".join(name + grade for name, grade, _order in sorted(held, key=lambda h: h[2]))
 
 
-def format_date(day: datetime.date | None) -> str:
-    return day.isoformat() if day else ""
+def format_date(day: datetime.date | str | None) -> str:
+    """A date, or a date as SQLite gives it raw ("2026-03-01"), as 2026-03-01."""
+    if not day:
+        return ""
+    return day if isinstance(day, str) else day.isoformat()
 
 
 def roll_row(
