@@ -17,8 +17,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -292,6 +292,76 @@ def _rebuild_tallies(campaign: Campaign) -> None:
             Tally(campaign=campaign, region_id=v, round=k, households=counts.get((v, k), 0))
             for v in sorted(villages)
             for k in range(0, campaign.rounds + 1)
+        ],
+        batch_size=2000,
+    )
+
+
+def campaign_recount(*, campaign: Campaign) -> None:
+    """Rebuild every counter of a campaign from its visits: for data loaded in bulk (the
+    demo, the benchmark, a migration of old ledgers) or a repair. Scans the visits once."""
+    stats = {
+        row["household_id"]: row
+        for row in Visit.objects.filter(campaign=campaign)
+        .values("household_id")
+        .annotate(n=Count("id"), last=Max("visited_at"))
+        .order_by()
+    }
+    latest_promise = {}
+    for household_id, promised in (
+        Visit.objects.filter(campaign=campaign)
+        .order_by("household_id", "visited_at", "id")
+        .values_list("household_id", "promised")
+    ):
+        latest_promise[household_id] = bool(promised)
+    enrolments = list(Enrolment.objects.filter(campaign=campaign))
+    for e in enrolments:
+        row = stats.get(e.household_id)
+        e.visits = row["n"] if row else 0
+        e.last_visit_at = row["last"] if row else None
+        e.promise_open = latest_promise.get(e.household_id, False)
+        e.next_due = _due(e, campaign)
+    Enrolment.objects.bulk_update(
+        enrolments, ["visits", "last_visit_at", "promise_open", "next_due"], batch_size=1000
+    )
+    _rebuild_tallies(campaign)
+    rebuild_activity(campaign)
+
+
+def rebuild_activity(campaign: Campaign) -> None:
+    """DayTally and CadreTally from the visits."""
+    day = TruncDate("visited_at", tzinfo=timezone.get_current_timezone())
+    DayTally.objects.filter(campaign=campaign).delete()
+    DayTally.objects.bulk_create(
+        [
+            DayTally(
+                campaign=campaign,
+                region_id=row["region_id"],
+                day=row["d"],
+                visits=row["n"],
+                first_visits=row["first"],
+            )
+            for row in Visit.objects.filter(campaign=campaign)
+            .annotate(d=day)
+            .values("region_id", "d")
+            .annotate(n=Count("id"), first=Count("id", filter=Q(round=1)))
+            .order_by()
+        ],
+        batch_size=2000,
+    )
+    CadreTally.objects.filter(campaign=campaign).delete()
+    CadreTally.objects.bulk_create(
+        [
+            CadreTally(
+                campaign=campaign,
+                cadre_id=row["author_id"],
+                visits=row["n"],
+                last_visit_at=row["last"],
+            )
+            for row in Visit.objects.filter(campaign=campaign)
+            .values("author_id")
+            .annotate(n=Count("id"), last=Max("visited_at"))
+            .order_by()
         ],
         batch_size=2000,
     )
