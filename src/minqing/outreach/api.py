@@ -265,8 +265,12 @@ def _users(actor, ids: list[int]) -> list[User]:
     found = {u.pk: u for u in users_in_reach(actor).filter(pk__in=ids)}
     missing = [i for i in ids if i not in found]
     if missing:
-        raise ValidationError({"cadre_ids": _("没有这些干部，或不在您的管辖范围内：%(ids)s")
-                               % {"ids": "、".join(map(str, missing))}})  # fmt: skip
+        raise ValidationError(
+            {
+                "cadre_ids": _("没有这些干部，或不在您的管辖范围内：%(ids)s")
+                % {"ids": "、".join(map(str, missing))}
+            }
+        )
     return [found[i] for i in ids]
 
 
@@ -282,8 +286,9 @@ def pairing_index(request, campaign_id: int, query: Query[PairingQuery]):
         qs = qs.filter(cadre_id=query.cadre)
     if query.current:
         qs = qs.filter(end__isnull=True)
-    page = keyset_page(qs.select_related("cadre"), request.GET, order=("id",), size=PAGE_SIZE,
-                       descending=False)  # fmt: skip
+    page = keyset_page(
+        qs.select_related("cadre"), request.GET, order=("id",), size=PAGE_SIZE, descending=False
+    )
     return PairingPage(items=[_pairing_out(p) for p in page.rows], next=page.next_cursor)
 
 
@@ -519,15 +524,24 @@ def visit_batch(request, data: BatchIn):
     for v, campaign, household in entries:
         if campaign is None or household is None:
             what = _("活动") if campaign is None else _("户")
-            items.append(BatchItem(client_id=v.client_id, status="refused", id=None,
-                                   error=_("未找到该%(what)s，或不在您的管辖范围内") % {"what": what}))  # fmt: skip
+            items.append(
+                BatchItem(
+                    client_id=v.client_id,
+                    status="refused",
+                    id=None,
+                    error=_("未找到该%(what)s，或不在您的管辖范围内") % {"what": what},
+                )
+            )
             continue
         ((visit, created, error),) = services.visits_batch(
             actor=user, items=[(campaign, household, _input(v))]
         )
         status = "refused" if visit is None else "created" if created else "duplicate"
-        items.append(BatchItem(client_id=v.client_id, status=status,
-                               id=visit.pk if visit else None, error=error))  # fmt: skip
+        items.append(
+            BatchItem(
+                client_id=v.client_id, status=status, id=visit.pk if visit else None, error=error
+            )
+        )
     return BatchOut(
         created=sum(i.status == "created" for i in items),
         duplicates=sum(i.status == "duplicate" for i in items),

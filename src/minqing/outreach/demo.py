@@ -42,10 +42,40 @@ COUNTY = "130681"
 WANQUANZHUANG = "130681107228"
 HOUSEHOLDS_PER_CADRE = 30
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
-GIVEN = ["建华", "秀兰", "志强", "海燕", "立新", "红梅", "国庆", "丽娟", "文博", "晓东", "春生",
-         "玉兰", "振宇", "桂芳", "德明", "淑珍", "永刚", "雪梅", "宏伟", "慧敏"]  # fmt: skip
-FOUND = ["取暖煤不够过冬", "屋顶漏雨", "老人独居，行动不便", "孩子上学有困难", "低保待遇未到账",
-         "院墙开裂", "供暖设备损坏", "就医报销不清楚", "家中无劳动力", "生活基本稳定"]  # fmt: skip
+GIVEN = [
+    "建华",
+    "秀兰",
+    "志强",
+    "海燕",
+    "立新",
+    "红梅",
+    "国庆",
+    "丽娟",
+    "文博",
+    "晓东",
+    "春生",
+    "玉兰",
+    "振宇",
+    "桂芳",
+    "德明",
+    "淑珍",
+    "永刚",
+    "雪梅",
+    "宏伟",
+    "慧敏",
+]
+FOUND = [
+    "取暖煤不够过冬",
+    "屋顶漏雨",
+    "老人独居，行动不便",
+    "孩子上学有困难",
+    "低保待遇未到账",
+    "院墙开裂",
+    "供暖设备损坏",
+    "就医报销不清楚",
+    "家中无劳动力",
+    "生活基本稳定",
+]
 PROMISED = ["下周送棉被", "联系村委会维修", "协助申请临时救助", "帮助咨询医保政策", ""]
 NEEDS = ["申请临时救助", "维修取暖设备", "修缮房屋", "办理低保", "协调就医", "申请危房改造"]
 
@@ -131,8 +161,13 @@ def _pair(campaign: Campaign, cadres: dict[str, list[User]], households: list[Ho
                 )
             group = [h for h in group if h.region_id != WANQUANZHUANG]
         if group:
-            pairings_spread(actor=None, campaign=campaign, households=group,
-                            cadres=cadres[township], start=start)  # fmt: skip
+            pairings_spread(
+                actor=None,
+                campaign=campaign,
+                households=group,
+                cadres=cadres[township],
+                start=start,
+            )
     admin = User.objects.filter(username="admin").first()
     departments = list(OrgUnit.objects.filter(kind=UnitKind.DEPARTMENT).order_by("id"))
     townships = Region.objects.filter(prefix_q("code", COUNTY), level=Level.TOWNSHIP).order_by(
@@ -140,14 +175,26 @@ def _pair(campaign: Campaign, cadres: dict[str, list[User]], households: list[Ho
     )
     for i, township in enumerate(t for t in townships if campaign.covers(t.code)):
         if admin is not None and i < 2:
-            pairing_create(actor=None, campaign=campaign, kind=PairingKind.LEADER_TOWNSHIP,
-                           region=township, cadre=admin, start=start)  # fmt: skip
+            pairing_create(
+                actor=None,
+                campaign=campaign,
+                kind=PairingKind.LEADER_TOWNSHIP,
+                region=township,
+                cadre=admin,
+                start=start,
+            )
         village = (
             Region.objects.filter(parent=township, level=Level.VILLAGE).order_by("code").first()
         )
         if village is not None and departments:
-            pairing_create(actor=None, campaign=campaign, kind=PairingKind.DEPARTMENT_VILLAGE,
-                           region=village, unit=departments[i % len(departments)], start=start)  # fmt: skip
+            pairing_create(
+                actor=None,
+                campaign=campaign,
+                kind=PairingKind.DEPARTMENT_VILLAGE,
+                region=village,
+                unit=departments[i % len(departments)],
+                start=start,
+            )
 
 
 def _when(rng, tz, day: datetime.date) -> datetime.datetime:

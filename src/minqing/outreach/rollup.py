@@ -25,16 +25,22 @@ def rollup_xlsx(target, *, campaign, month: datetime.date, rows: list[dict], reg
     total_fmt = book.add_format({"border": 1, "bold": True, "num_format": "0"})
     width = len(COLUMNS) - 1
     sheet.merge_range(
-        0, 0, 0, width,
-        _("%(campaign)s %(month)s 走访情况月报") % {"campaign": campaign.name,
-                                              "month": f"{month:%Y年%m月}"},
+        0,
+        0,
+        0,
+        width,
+        _("%(campaign)s %(month)s 走访情况月报")
+        % {"campaign": campaign.name, "month": f"{month:%Y年%m月}"},
         title,
-    )  # fmt: skip
+    )
     sheet.merge_range(
-        1, 0, 1, width,
+        1,
+        0,
+        1,
+        width,
         _("填报单位：%(region)s　报送截止：每月 %(day)d 日")
         % {"region": region.short_name if region else "", "day": campaign.report_day},
-    )  # fmt: skip
+    )
     for col, (_key, label) in enumerate(COLUMNS):
         sheet.write(2, col, _(label), head)
         sheet.set_column(col, col, 18 if col == 0 else 14)

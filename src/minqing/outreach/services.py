@@ -601,7 +601,7 @@ def pairing_handover(
         raise ValidationError({"reason": _("请填写移交原因")})
     _check_start(campaign, on)
     open_pairings = list(
-        Pairing.objects.select_for_update()
+        Pairing.objects.select_for_update(of=("self",))
         .filter(campaign=campaign, cadre=cadre, end__isnull=True)
         .select_related("household")
     )

@@ -67,8 +67,9 @@ def test_a_bad_entry_in_a_batch_is_refused_alone(world, cast):
 
 
 def test_a_batch_entry_without_client_id_is_refused_in_chinese(world, cast):
-    response = post(api(cast.paired), "/api/outreach/visits/batch",
-                    {"visits": [_entry(world, world.wang, "")]})  # fmt: skip
+    response = post(
+        api(cast.paired), "/api/outreach/visits/batch", {"visits": [_entry(world, world.wang, "")]}
+    )
     assert response.status_code == 422
     assert "client_id" in response.json()["detail"]
 
@@ -107,9 +108,18 @@ def test_coverage_and_gaps_through_the_api(world, cast, time_machine):
     from minqing.outreach.tests.conftest import at
 
     client = api(cast.admin)
-    assert post(client, f"/api/outreach/campaigns/{world.campaign.pk}/pairings",
-                {"household_ids": [world.zhang.pk], "cadre_ids": [cast.paired.pk],
-                 "start": "2026-06-01"}).status_code == 201  # fmt: skip
+    assert (
+        post(
+            client,
+            f"/api/outreach/campaigns/{world.campaign.pk}/pairings",
+            {
+                "household_ids": [world.zhang.pk],
+                "cadre_ids": [cast.paired.pk],
+                "start": "2026-06-01",
+            },
+        ).status_code
+        == 201
+    )
     coverage_body = client.get(f"/api/outreach/campaigns/{world.campaign.pk}/coverage").json()
     assert coverage_body["total"]["households"] == 6
     assert {row["name"] for row in coverage_body["below"]} == {"刁窝镇", "双塔街道"}
@@ -127,13 +137,26 @@ def test_coverage_and_gaps_through_the_api(world, cast, time_machine):
 
 def test_spreading_and_handover_through_the_api(world, cast):
     client = api(cast.admin)
-    response = post(client, f"/api/outreach/campaigns/{world.campaign.pk}/pairings",
-                    {"household_ids": [h.pk for h in world.wanquanzhuang],
-                     "cadre_ids": [cast.paired.pk, cast.village.pk], "start": "2026-06-01"})  # fmt: skip
+    response = post(
+        client,
+        f"/api/outreach/campaigns/{world.campaign.pk}/pairings",
+        {
+            "household_ids": [h.pk for h in world.wanquanzhuang],
+            "cadre_ids": [cast.paired.pk, cast.village.pk],
+            "start": "2026-06-01",
+        },
+    )
     assert response.json()["shares"] == {str(cast.paired.pk): 2, str(cast.village.pk): 2}
-    response = post(client, f"/api/outreach/campaigns/{world.campaign.pk}/handover",
-                    {"cadre_id": cast.paired.pk, "successor_ids": [cast.village.pk],
-                     "on": "2026-06-10", "reason": "调离"})  # fmt: skip
+    response = post(
+        client,
+        f"/api/outreach/campaigns/{world.campaign.pk}/handover",
+        {
+            "cadre_id": cast.paired.pk,
+            "successor_ids": [cast.village.pk],
+            "on": "2026-06-10",
+            "reason": "调离",
+        },
+    )
     assert response.status_code == 200
     assert Pairing.objects.filter(end__isnull=True, cadre=cast.village).count() == 4
     pairings = client.get(
@@ -143,14 +166,26 @@ def test_spreading_and_handover_through_the_api(world, cast):
 
 
 def test_creating_a_campaign_through_the_api(world, cast):
-    response = post(api(cast.admin), "/api/outreach/campaigns", {
-        "name": "灾后重建走访", "kind": "post_disaster", "start": "2026-06-01",
-        "end": "2026-12-31", "regions": [DIAOWO], "rounds": 3,
-        "must_visit": [{"category": "tekun", "every_days": 30}]})  # fmt: skip
+    response = post(
+        api(cast.admin),
+        "/api/outreach/campaigns",
+        {
+            "name": "灾后重建走访",
+            "kind": "post_disaster",
+            "start": "2026-06-01",
+            "end": "2026-12-31",
+            "regions": [DIAOWO],
+            "rounds": 3,
+            "must_visit": [{"category": "tekun", "every_days": 30}],
+        },
+    )
     assert response.status_code == 201
     assert response.json()["aspects"] == ["生活", "生产", "政策落实", "发展规划"]
-    refused = post(api(cast.township), "/api/outreach/campaigns", {
-        "name": "x", "start": "2026-06-01", "end": "2026-06-02", "regions": [DIAOWO]})  # fmt: skip
+    refused = post(
+        api(cast.township),
+        "/api/outreach/campaigns",
+        {"name": "x", "start": "2026-06-01", "end": "2026-06-02", "regions": [DIAOWO]},
+    )
     assert refused.status_code == 403
 
 

@@ -53,9 +53,12 @@ def test_a_cadre_logs_a_visit_on_a_phone_and_the_county_counts_it(
         rounds=2,
     )
     pairings_assign(
-        actor=cast.admin, campaign=campaign, households=[household], cadre=cast.paired,
+        actor=cast.admin,
+        campaign=campaign,
+        households=[household],
+        cadre=cast.paired,
         start=campaign.start,
-    )  # fmt: skip
+    )
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

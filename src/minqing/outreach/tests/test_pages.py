@@ -235,9 +235,12 @@ def _xlsx(rows) -> io.BytesIO:
 
 def test_importing_a_pairing_sheet(world, cast, client_for):
     sheet = _xlsx(
-        [["户编号", "干部账号", "起始日期"], [str(world.zhang.pk), "paired", "2026-06-02"],
-         [str(world.wang.pk), "village", ""]]
-    )  # fmt: skip
+        [
+            ["户编号", "干部账号", "起始日期"],
+            [str(world.zhang.pk), "paired", "2026-06-02"],
+            [str(world.wang.pk), "village", ""],
+        ]
+    )
     response = client_for(cast.admin).post(
         f"/outreach/{world.campaign.pk}/pairings/import/", {"file": sheet}
     )
@@ -248,9 +251,12 @@ def test_importing_a_pairing_sheet(world, cast, client_for):
 
 def test_a_bad_pairing_sheet_names_row_and_column_and_writes_nothing(world, cast, client_for):
     sheet = _xlsx(
-        [["户编号", "干部账号", "起始日期"], [str(world.zhang.pk), "paired", ""],
-         ["999999", "nobody", "明天"]]
-    )  # fmt: skip
+        [
+            ["户编号", "干部账号", "起始日期"],
+            [str(world.zhang.pk), "paired", ""],
+            ["999999", "nobody", "明天"],
+        ]
+    )
     response = client_for(cast.admin).post(
         f"/outreach/{world.campaign.pk}/pairings/import/", {"file": sheet}
     )
@@ -263,8 +269,12 @@ def test_a_bad_pairing_sheet_names_row_and_column_and_writes_nothing(world, cast
 
 
 def test_the_monthly_rollup_sheet_by_township(paired, cast, client_for):
-    visit_log(actor=cast.paired, campaign=paired.campaign, household=paired.wang,
-              data=visit_input(needs=["a", "b"]))  # fmt: skip
+    visit_log(
+        actor=cast.paired,
+        campaign=paired.campaign,
+        household=paired.wang,
+        data=visit_input(needs=["a", "b"]),
+    )
     response = client_for(cast.admin).get(
         f"/outreach/{paired.campaign.pk}/rollup.xlsx?month=2026-06"
     )
@@ -286,8 +296,12 @@ def test_the_monthly_rollup_sheet_by_township(paired, cast, client_for):
 
 
 def test_the_household_page_has_an_outreach_section(paired, cast, client_for):
-    visit_log(actor=cast.paired, campaign=paired.campaign, household=paired.wang,
-              data=visit_input(found="屋顶漏雨"))  # fmt: skip
+    visit_log(
+        actor=cast.paired,
+        campaign=paired.campaign,
+        household=paired.wang,
+        data=visit_input(found="屋顶漏雨"),
+    )
     body = client_for(cast.admin).get(f"/households/{paired.wang.pk}/").content.decode()
     assert "屋顶漏雨" in body and "赵明" in body
 

@@ -185,9 +185,12 @@ def test_an_overdue_must_visit_household_is_in_the_gap_list_of_village_township_
     world, cast, time_machine
 ):
     pairings_assign(
-        actor=cast.admin, campaign=world.campaign, households=[world.zhang], cadre=cast.paired,
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=[world.zhang],
+        cadre=cast.paired,
         start=START,
-    )  # fmt: skip
+    )
     time_machine.move_to(at(20, 10), tick=False)
     for prefix in (WANQUANZHUANG, DIAOWO, "130681"):
         rows = list(gap_list(world.campaign, prefix))
@@ -231,23 +234,32 @@ def test_spreading_households_keeps_neighbours_together(world, cast):
 
 def test_a_household_already_paired_is_not_paired_again(world, cast):
     pairings_assign(
-        actor=cast.admin, campaign=world.campaign, households=[world.wang], cadre=cast.paired,
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=[world.wang],
+        cadre=cast.paired,
         start=START,
-    )  # fmt: skip
+    )
     with pytest.raises(ValidationError) as error:
         pairings_assign(
-            actor=cast.admin, campaign=world.campaign, households=[world.wang, world.zhao],
-            cadre=cast.village, start=START,
-        )  # fmt: skip
+            actor=cast.admin,
+            campaign=world.campaign,
+            households=[world.wang, world.zhao],
+            cadre=cast.village,
+            start=START,
+        )
     assert "1 户已有包联干部" in str(error.value)
     assert Pairing.objects.count() == 1
 
 
 def test_handover_keeps_history_and_leaves_no_household_unpaired(world, cast):
     pairings_assign(
-        actor=cast.admin, campaign=world.campaign, households=world.wanquanzhuang,
-        cadre=cast.paired, start=START,
-    )  # fmt: skip
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=world.wanquanzhuang,
+        cadre=cast.paired,
+        start=START,
+    )
     shares = pairing_handover(
         actor=cast.admin,
         campaign=world.campaign,
@@ -269,13 +281,24 @@ def test_handover_keeps_history_and_leaves_no_household_unpaired(world, cast):
 
 def test_my_households_puts_what_is_due_first(world, cast, time_machine):
     pairings_assign(
-        actor=cast.admin, campaign=world.campaign, households=world.wanquanzhuang,
-        cadre=cast.paired, start=START,
-    )  # fmt: skip
-    visit_log(actor=cast.paired, campaign=world.campaign, household=world.wang,
-              data=visit_input(visited_at=at(14), promised="下周送棉被"))  # fmt: skip
-    visit_log(actor=cast.paired, campaign=world.campaign, household=world.qian,
-              data=visit_input(visited_at=at(14, 11)))  # fmt: skip
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=world.wanquanzhuang,
+        cadre=cast.paired,
+        start=START,
+    )
+    visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(visited_at=at(14), promised="下周送棉被"),
+    )
+    visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.qian,
+        data=visit_input(visited_at=at(14, 11)),
+    )
     time_machine.move_to(at(20, 10), tick=False)
     order = [row.household.head_name for row in my_households(cast.paired)]
     # overdue 五必访, never visited, promised follow-up, visited.
@@ -286,20 +309,33 @@ def test_my_households_puts_what_is_due_first(world, cast, time_machine):
 
 
 def test_one_cadre_in_two_villages_within_ten_minutes_is_flagged(world, cast):
-    first, _ = visit_log(actor=cast.paired, campaign=world.campaign, household=world.wang,
-                         data=visit_input(visited_at=at(15, 9, 0)))  # fmt: skip
-    second, _ = visit_log(actor=cast.paired, campaign=world.campaign, household=world.sun,
-                          data=visit_input(visited_at=at(15, 9, 6)))  # fmt: skip
-    _third, _ = visit_log(actor=cast.paired, campaign=world.campaign, household=world.zhao,
-                         data=visit_input(visited_at=at(15, 9, 30)))  # fmt: skip
+    first, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(visited_at=at(15, 9, 0)),
+    )
+    second, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.sun,
+        data=visit_input(visited_at=at(15, 9, 6)),
+    )
+    _third, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.zhao,
+        data=visit_input(visited_at=at(15, 9, 30)),
+    )
     flagged = set(Flag.objects.filter(kind=FlagKind.AUTO).values_list("visit", flat=True))
     assert flagged == {first.pk, second.pk}
     assert "东张村" in Flag.objects.get(visit=first).reason
 
 
 def test_a_supervisor_flags_a_visit_and_a_cadre_may_not(world, cast):
-    visit, _ = visit_log(actor=cast.paired, campaign=world.campaign, household=world.wang,
-                         data=visit_input())  # fmt: skip
+    visit, _ = visit_log(
+        actor=cast.paired, campaign=world.campaign, household=world.wang, data=visit_input()
+    )
     with pytest.raises(PermissionDenied):
         visit_flag(actor=cast.village, visit=visit, reason="照片重复")
     flag = visit_flag(actor=cast.supervisor, visit=visit, reason="照片重复")
@@ -310,8 +346,12 @@ def test_a_supervisor_flags_a_visit_and_a_cadre_may_not(world, cast):
 
 
 def test_the_author_edits_within_24_hours_then_only_amends(world, cast, time_machine):
-    visit, _ = visit_log(actor=cast.paired, campaign=world.campaign, household=world.wang,
-                         data=visit_input(found="漏雨"))  # fmt: skip
+    visit, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(found="漏雨"),
+    )
     with pytest.raises(PermissionDenied):
         visit_update(actor=cast.village, visit=visit, found="改")
     visit_update(actor=cast.paired, visit=visit, found="屋顶漏雨，墙体开裂")
@@ -334,8 +374,9 @@ def test_the_household_confirms_with_the_code_sent_to_its_phone(
 ):
     sent = []
     monkeypatch.setattr(hooks, "sms_sender", lambda phone, text: sent.append((phone, text)))
-    visit, _ = visit_log(actor=cast.paired, campaign=world.campaign, household=world.zhang,
-                         data=visit_input())  # fmt: skip
+    visit, _ = visit_log(
+        actor=cast.paired, campaign=world.campaign, household=world.zhang, data=visit_input()
+    )
     with django_capture_on_commit_callbacks(execute=True):
         masked = visit_code_send(actor=cast.paired, visit=visit)
     assert masked == "138****5678"
@@ -356,8 +397,12 @@ def test_the_household_confirms_with_the_code_sent_to_its_phone(
 
 
 def test_a_need_becomes_a_case_through_the_hook(world, cast, monkeypatch):
-    visit, _ = visit_log(actor=cast.paired, campaign=world.campaign, household=world.wang,
-                         data=visit_input(needs=["修缮屋顶"]))  # fmt: skip
+    visit, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(needs=["修缮屋顶"]),
+    )
     need = visit.needs.get()
     with pytest.raises(ValidationError):
         need_raise_case(actor=cast.paired, need=need)
