@@ -148,6 +148,10 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Uploaded files (visit photos, signatures) go through Django's storage API; they hold personal
+# data, so there is no MEDIA_URL: the app serves each file after checking the reader's scope.
+MEDIA_ROOT = VAR_DIR / "media"
+OUTREACH_PHOTO_MAX_BYTES = env_int("MINQING_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
 STATICFILES_DIRS = [
     PACKAGE_DIR / "static",
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),

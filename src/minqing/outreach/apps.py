@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OutreachConfig(AppConfig):
@@ -7,6 +8,38 @@ class OutreachConfig(AppConfig):
     verbose_name = _("走访")
 
     def ready(self) -> None:
-        # Nav entries, household page sections, today items, audit labels and demo steps are
-        # registered here (web.nav, households.sections, web.today, audit.views, demo.steps).
-        pass
+        from minqing.accounts.roles import Cap
+        from minqing.audit.views import register_audit_labels
+        from minqing.demo.steps import register_step
+        from minqing.households.sections import register_section
+        from minqing.outreach.demo import build_demo_outreach
+        from minqing.outreach.today import outreach_today
+        from minqing.outreach.views import household_section
+        from minqing.web.nav import NavItem, register_nav
+        from minqing.web.today import register_today
+
+        register_nav(
+            NavItem(_("走访活动"), "outreach:campaigns", order=20),
+            NavItem(_("我的包联户"), "outreach:mine", Cap.WRITE, order=21),
+        )
+        register_section(order=20, build=household_section)
+        register_today(outreach_today)
+        register_audit_labels(
+            entities={
+                "outreach.campaign": pgettext_lazy("audit entity", "走访活动"),
+                "outreach.pairing": pgettext_lazy("audit entity", "包联"),
+                "outreach.visit": pgettext_lazy("audit entity", "走访记录"),
+                "outreach.need": pgettext_lazy("audit entity", "走访诉求"),
+            },
+            actions={
+                "pair": _("包联"),
+                "handover": _("移交"),
+                "amend": _("补正"),
+                "send_code": _("发送确认码"),
+                "confirm": _("群众确认"),
+                "flag": _("标记存疑"),
+                "clear": _("解除存疑"),
+                "raise_case": _("立案"),
+            },
+        )
+        register_step(order=20, build=build_demo_outreach)

@@ -1,0 +1,393 @@
+"""Reads of outreach, always starting from the reader's reach. Coverage figures come from the
+counters (Tally, Enrolment's must-visit and unpaired partial indexes, DayTally, CadreTally),
+grouped by the code prefix of the level below the region asked for."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models.functions import Substr
+from django.http import Http404
+from django.utils import timezone
+
+from minqing.accounts.models import User
+from minqing.accounts.roles import Cap
+from minqing.households.models import Household
+from minqing.outreach.models import (
+    CadreTally,
+    Campaign,
+    DayTally,
+    Enrolment,
+    Flag,
+    Need,
+    Pairing,
+    PairingKind,
+    Tally,
+    Visit,
+)
+from minqing.regions.codes import DIGITS_LEVEL, LEVEL_DIGITS, pad
+from minqing.regions.models import Region, prefix_q
+
+IDLE_DAYS = 7
+
+
+def campaigns_for(user) -> list[Campaign]:
+    """Campaigns with any region in the user's reach (or containing it), newest first."""
+    return [c for c in Campaign.objects.order_by("-start", "-id") if c.overlaps(user.reach)]
+
+
+def get_campaign_for_user(user, pk) -> tuple[Campaign, bool]:
+    campaign = Campaign.objects.filter(pk=pk).first()
+    if campaign is None or not campaign.overlaps(user.reach):
+        raise Http404
+    return campaign, user.can(Cap.WRITE)
+
+
+def visits_in_reach(user) -> QuerySet[Visit]:
+    return Visit.objects.filter(prefix_q("region_id", user.reach))
+
+
+def get_visit_for_user(user, pk) -> tuple[Visit, bool]:
+    visit = (
+        visits_in_reach(user)
+        .select_related("campaign", "household", "region", "author")
+        .filter(pk=pk)
+        .first()
+    )
+    if visit is None:
+        raise Http404
+    return visit, user.can(Cap.WRITE)
+
+
+def get_need_for_user(user, pk) -> Need:
+    need = Need.objects.filter(prefix_q("region_id", user.reach), pk=pk).first()
+    if need is None:
+        raise Http404
+    return need
+
+
+def get_flag_for_user(user, pk) -> Flag:
+    flag = Flag.objects.filter(prefix_q("region_id", user.reach), pk=pk).first()
+    if flag is None:
+        raise Http404
+    return flag
+
+
+def get_pairing_for_user(user, pk) -> Pairing:
+    pairing = (
+        Pairing.objects.filter(prefix_q("region_id", user.reach), pk=pk)
+        .select_related("campaign")
+        .first()
+    )
+    if pairing is None:
+        raise Http404
+    return pairing
+
+
+def scope_prefix(user, raw: str) -> str:
+    """The region prefix asked for (a county, township or village code, padded or not),
+    narrowed to the user's reach; outside it is 404."""
+    raw = (raw or "").strip()
+    if not raw:
+        return user.reach
+    prefix = raw.rstrip("0") if len(raw) == 12 else raw
+    # A padded code keeps its level's digits: 130681001000 → 130681001.
+    if len(raw) == 12:
+        region = Region.objects.filter(code=raw).first()
+        if region is None:
+            raise Http404
+        prefix = region.prefix
+    if not prefix.isdigit() or not prefix.startswith(user.reach):
+        raise Http404
+    return prefix
+
+
+@dataclass
+class Figures:
+    households: int = 0
+    rounds: list[int] = field(default_factory=list)  # households visited ≥ k times, k = 1..
+    must_visit: int = 0
+    overdue: int = 0
+    unpaired: int = 0
+    visits: int = 0
+
+    @property
+    def must_covered(self) -> int:
+        return self.must_visit - self.overdue
+
+    def percent(self, n: int, of: int | None = None) -> float:
+        whole = self.households if of is None else of
+        return round(100 * n / whole, 1) if whole else 0.0
+
+    @property
+    def round_rows(self) -> list[tuple[int, int, float]]:
+        return [(k, n, self.percent(n)) for k, n in enumerate(self.rounds, start=1)]
+
+    @property
+    def must_percent(self) -> float:
+        return self.percent(self.must_covered, self.must_visit) if self.must_visit else 100.0
+
+
+def _child_digits(prefix: str) -> int | None:
+    level = DIGITS_LEVEL.get(len(prefix))
+    if level is None or level >= 5:
+        return None
+    return LEVEL_DIGITS[level + 1]
+
+
+def coverage(
+    campaign: Campaign, prefix: str, *, today: datetime.date | None = None, by: int | None = None
+) -> dict[str, Figures]:
+    """Figures for ``prefix`` ({"": total}), or, with ``by`` (a number of code digits), for
+    each region under it ({child prefix: figures}): four grouped queries on the counters."""
+    today = today or timezone.localdate()
+    figures: dict[str, Figures] = {} if by else {"": Figures(rounds=[0] * campaign.rounds)}
+
+    def grouped(qs, *extra, **aggregates):
+        qs = qs.filter(campaign=campaign).filter(prefix_q("region_id", prefix))
+        if by:
+            qs = qs.annotate(key=Substr("region_id", 1, by))
+        fields = ["key", *extra] if by else list(extra)
+        if not fields:
+            return [("", qs.aggregate(**aggregates))]
+        rows = qs.values(*fields).annotate(**aggregates).order_by()
+        return [(row.get("key", ""), row) for row in rows]
+
+    def of(k) -> Figures:
+        return figures.setdefault(k, Figures(rounds=[0] * campaign.rounds))
+
+    for k, row in grouped(Tally.objects, "round", n=Sum("households")):
+        _put_round(of(k), row["round"], row["n"] or 0)
+    for k, row in grouped(
+        Enrolment.objects.filter(next_due__isnull=False),
+        must=Count("id"),
+        overdue=Count("id", filter=Q(next_due__lt=today)),
+    ):
+        of(k).must_visit, of(k).overdue = row["must"] or 0, row["overdue"] or 0
+    for k, row in grouped(Enrolment.objects.filter(cadre__isnull=True), n=Count("id")):
+        of(k).unpaired = row["n"] or 0
+    for k, row in grouped(DayTally.objects, n=Sum("visits")):
+        of(k).visits = row["n"] or 0
+    return figures
+
+
+def _put_round(figures: Figures, k: int, n: int) -> None:
+    if k == 0:
+        figures.households = n
+    elif k <= len(figures.rounds):
+        figures.rounds[k - 1] = n
+
+
+def coverage_table(campaign: Campaign, prefix: str, *, today=None) -> list[dict]:
+    """One row per region under ``prefix`` (townships of a county, villages of a township)."""
+    digits = _child_digits(prefix)
+    if digits is None:
+        return []
+    figures = coverage(campaign, prefix, today=today, by=digits)
+    names = dict(
+        Region.objects.filter(code__in=[pad(k) for k in figures]).values_list("code", "short_name")
+    )
+    return [
+        {"prefix": k, "name": names.get(pad(k), k), "figures": figures[k]}
+        for k in sorted(figures)
+        if figures[k].households
+    ]
+
+
+# The rows behind each figure.
+SHOW = {
+    "all": Q(),
+    "unvisited": Q(visits=0),
+    "overdue": Q(next_due__isnull=False),  # and next_due < today, added below
+    "must": Q(next_due__isnull=False),
+    "unpaired": Q(cadre__isnull=True),
+    "promised": Q(promise_open=True),
+}
+
+
+def enrolment_rows(
+    campaign: Campaign, prefix: str, show: str, *, k: int = 0, today=None
+) -> QuerySet[Enrolment]:
+    """``show`` is one of SHOW, or "round" (visited at least k times) / "missing" (fewer)."""
+    today = today or timezone.localdate()
+    qs = Enrolment.objects.filter(campaign=campaign).filter(prefix_q("region_id", prefix))
+    if show == "round":
+        qs = qs.filter(visits__gte=k)
+    elif show == "missing":
+        qs = qs.filter(visits__lt=k)
+    else:
+        qs = qs.filter(SHOW.get(show, Q()))
+        if show == "overdue":
+            qs = qs.filter(next_due__lt=today)
+    return qs.select_related("household", "region", "cadre")
+
+
+def gap_list(campaign: Campaign, prefix: str, *, today=None) -> QuerySet[Enrolment]:
+    """Must-visit households not visited within their period, with their paired cadre."""
+    return enrolment_rows(campaign, prefix, "overdue", today=today).order_by("next_due", "id")
+
+
+def cadre_table(
+    campaign: Campaign, prefix: str, *, idle_days: int = IDLE_DAYS, now=None
+) -> list[dict]:
+    """Cadres with open pairings in ``prefix``: households paired, visits, last visit, idle."""
+    now = now or timezone.now()
+    paired = (
+        Enrolment.objects.filter(campaign=campaign, cadre__isnull=False)
+        .filter(prefix_q("region_id", prefix))
+        .values("cadre")
+        .annotate(households=Count("id"), visited=Count("id", filter=Q(visits__gt=0)))
+        .order_by()
+    )
+    counts = {row["cadre"]: row for row in paired}
+    tallies = {
+        t.cadre_id: t for t in CadreTally.objects.filter(campaign=campaign, cadre__in=list(counts))
+    }
+    since = now - datetime.timedelta(days=idle_days)
+    rows = []
+    for cadre in User.objects.filter(pk__in=list(counts)).order_by("full_name", "id"):
+        tally = tallies.get(cadre.pk)
+        last = tally.last_visit_at if tally else None
+        rows.append(
+            {
+                "cadre": cadre,
+                "households": counts[cadre.pk]["households"],
+                "visited": counts[cadre.pk]["visited"],
+                "visits": tally.visits if tally else 0,
+                "last_visit_at": last,
+                "idle": last is None or last < since,
+            }
+        )
+    return rows
+
+
+def coverage_series(campaign: Campaign, prefix: str, households: int) -> dict:
+    """Per day: visits, and the share of households visited at least once so far (%)."""
+    rows = (
+        DayTally.objects.filter(campaign=campaign)
+        .filter(prefix_q("region_id", prefix))
+        .values("day")
+        .annotate(visits=Sum("visits"), first=Sum("first_visits"))
+        .order_by("day")
+    )
+    labels, visits, covered, running = [], [], [], 0
+    for row in rows:
+        running += row["first"] or 0
+        labels.append(row["day"].strftime("%m-%d"))
+        visits.append(row["visits"] or 0)
+        covered.append(round(100 * running / households, 1) if households else 0)
+    return {"labels": labels, "visits": visits, "covered": covered}
+
+
+def my_households(user, *, today=None) -> list[Enrolment]:
+    """The cadre's paired households in running campaigns, what is due first: must-visit
+    overdue, never visited this campaign, promised follow-ups, then the least visited."""
+    today = today or timezone.localdate()
+    rows = list(
+        Enrolment.objects.filter(
+            cadre=user, campaign__start__lte=today, campaign__end__gte=today
+        ).select_related("household", "campaign", "region")
+    )
+    for row in rows:
+        row.overdue = row.overdue_on(today)
+        row.due_rank = 0 if row.overdue else 1 if row.visits == 0 else 2 if row.promise_open else 3
+    rows.sort(
+        key=lambda r: (
+            r.due_rank,
+            r.next_due or datetime.date.max,
+            r.visits,
+            r.last_visit_at or timezone.now(),
+            r.household_id,
+        )
+    )
+    return rows
+
+
+def household_visits(user, household: Household) -> QuerySet[Visit]:
+    return (
+        visits_in_reach(user)
+        .filter(household=household)
+        .select_related("campaign", "author")
+        .order_by("-visited_at", "-id")
+    )
+
+
+def household_pairings(household: Household) -> QuerySet[Pairing]:
+    return (
+        Pairing.objects.filter(household=household, kind=PairingKind.CADRE_HOUSEHOLD)
+        .select_related("campaign", "cadre")
+        .order_by("-start", "-id")
+    )
+
+
+def visit_list(user, *, campaign=None, prefix="", cadre=None, flagged=False) -> QuerySet[Visit]:
+    qs = visits_in_reach(user)
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    if prefix:
+        qs = qs.filter(prefix_q("region_id", prefix))
+    if cadre is not None:
+        qs = qs.filter(author=cadre)
+    if flagged:
+        qs = qs.filter(flags__cleared_at__isnull=True).distinct()
+    return qs.select_related("household", "author", "region")
+
+
+def monthly_rollup(campaign: Campaign, prefix: str, month: datetime.date) -> list[dict]:
+    """By township, for the month: households registered in difficulty (低保, 特困, 低保边缘
+    held on the month's last day), households in scope, visits, households visited, needs
+    found. The sheet a county sends upward by the report day."""
+    from minqing.households.models import CategoryGrant
+
+    first = month.replace(day=1)
+    nxt = (first + datetime.timedelta(days=32)).replace(day=1)
+    last = nxt - datetime.timedelta(days=1)
+    township = Substr("region_id", 1, 9)
+    base = prefix_q("region_id", prefix)
+    in_month = Q(visited_at__date__gte=first, visited_at__date__lte=last)
+    rows: dict[str, dict] = {}
+
+    def put(qs, name):
+        for row in qs.annotate(t=township).values("t").annotate(n=Count("id")).order_by():
+            rows.setdefault(row["t"], {})[name] = row["n"]
+
+    put(Enrolment.objects.filter(base, campaign=campaign), "households")
+    difficulty = CategoryGrant.objects.filter(
+        base,
+        category__code__in=["dibao", "tekun", "dibao_edge"],
+        household__isnull=False,
+        start__lte=last,
+    ).filter(Q(end__isnull=True) | Q(end__gte=last))
+    for row in (
+        difficulty.annotate(t=township)
+        .values("t")
+        .annotate(n=Count("household", distinct=True))
+        .order_by()
+    ):
+        rows.setdefault(row["t"], {})["difficulty"] = row["n"]
+    visits = Visit.objects.filter(base, in_month, campaign=campaign)
+    put(visits, "visits")
+    for row in (
+        visits.annotate(t=township)
+        .values("t")
+        .annotate(n=Count("household", distinct=True))
+        .order_by()
+    ):
+        rows.setdefault(row["t"], {})["visited"] = row["n"]
+    put(
+        Need.objects.filter(
+            base,
+            visit__campaign=campaign,
+            visit__visited_at__date__gte=first,
+            visit__visited_at__date__lte=last,
+        ),
+        "needs",
+    )
+    names = dict(
+        Region.objects.filter(code__in=[pad(t) for t in rows]).values_list("code", "short_name")
+    )
+    return [{"prefix": t, "name": names.get(pad(t), t), **rows[t]} for t in sorted(rows)]
+
+
+def last_visit_day(campaign: Campaign) -> datetime.date | None:
+    return DayTally.objects.filter(campaign=campaign).aggregate(d=Max("day"))["d"]

@@ -1,0 +1,1089 @@
+"""Every write of outreach. A visit updates the coverage counters (Enrolment, Tally, DayTally,
+CadreTally) in the same transaction, so that coverage is right the moment a visit is saved and
+never needs to scan the visits. Each service checks the actor's reach and writes its audit row
+in the same transaction."""
+
+import datetime
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import Coalesce, Greatest, TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from minqing.accounts.access import require_write
+from minqing.accounts.models import OrgUnit, User
+from minqing.accounts.roles import Cap
+from minqing.audit.services import audit_record, diff, snapshot
+from minqing.households.models import Category, CategoryGrant, Household
+from minqing.lib.masking import mask_phone
+from minqing.outreach import hooks
+from minqing.outreach.models import (
+    DEFAULT_ASPECTS,
+    Amendment,
+    CadreTally,
+    Campaign,
+    DayTally,
+    Enrolment,
+    Flag,
+    FlagKind,
+    Need,
+    Pairing,
+    PairingKind,
+    Tally,
+    Visit,
+    VisitPhoto,
+)
+from minqing.regions.codes import is_code, pad
+from minqing.regions.models import Level, Region, prefix_q
+
+log = logging.getLogger(__name__)
+
+EDIT_WINDOW = datetime.timedelta(hours=24)
+# Two visits by one cadre in different villages closer than this cannot both be true.
+IMPOSSIBLE_WINDOW = datetime.timedelta(minutes=10)
+# A phone's clock may run a little ahead of the server's.
+CLOCK_SKEW = datetime.timedelta(minutes=10)
+CODE_LIFETIME = datetime.timedelta(minutes=30)
+SIGNATURE_MAX_BYTES = 512 * 1024
+CAMPAIGN_FIELDS = [
+    "name",
+    "kind",
+    "start",
+    "end",
+    "regions",
+    "rounds",
+    "must_visit",
+    "aspects",
+    "report_day",
+]
+VISIT_EDIT_FIELDS = [
+    "address",
+    "aspects",
+    "family",
+    "thinking",
+    "difficulty",
+    "help_needed",
+    "found",
+    "promised",
+]
+
+
+def _audit(actor, action, entity, pk, region, changes=None):
+    audit_record(
+        actor=actor,
+        action=action,
+        entity=f"outreach.{entity}",
+        entity_id=pk,
+        region_code=region,
+        changes=changes,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Campaigns
+
+
+def _clean_campaign(
+    actor, *, name, start, end, regions, rounds, must_visit, aspects, report_day
+) -> dict:
+    errors = {}
+    if not name.strip():
+        errors["name"] = _("请填写活动名称")
+    if end < start:
+        errors["end"] = _("结束日期不能早于开始日期")
+    if not 1 <= rounds <= 12:
+        errors["rounds"] = _("走访轮次应在 1 到 12 之间")
+    if not 1 <= report_day <= 28:
+        errors["report_day"] = _("每月报送日应在 1 到 28 之间")
+    prefixes = sorted({r.strip() for r in regions if r.strip()})
+    if not prefixes:
+        errors["regions"] = _("请选择活动覆盖的区划")
+    for prefix in prefixes:
+        if not prefix.isdigit() or len(prefix) not in (6, 9, 12) or not is_code(pad(prefix)):
+            errors["regions"] = _("区划代码 %(code)s 不正确（应为 6、9 或 12 位）") % {
+                "code": prefix
+            }
+        elif not Region.objects.filter(code=pad(prefix)).exists():
+            errors["regions"] = _("没有区划代码 %(code)s") % {"code": prefix}
+    codes = {c.code for c in Category.objects.all()}
+    rules = []
+    for rule in must_visit:
+        code, days = rule.get("category"), rule.get("every_days")
+        if code not in codes:
+            errors["must_visit"] = _("必访规则中的类别 %(code)s 不存在") % {"code": code}
+        elif not isinstance(days, int) or not 1 <= days <= 366:
+            errors["must_visit"] = _("必访规则的间隔天数应在 1 到 366 之间")
+        else:
+            rules.append({"category": code, "every_days": days})
+    aspects = [a.strip() for a in aspects if a.strip()] or list(DEFAULT_ASPECTS)
+    if errors:
+        raise ValidationError(errors)
+    for prefix in prefixes:
+        require_write(actor, pad(prefix))
+    return {
+        "name": name.strip(),
+        "start": start,
+        "end": end,
+        "regions": prefixes,
+        "rounds": rounds,
+        "must_visit": rules,
+        "aspects": aspects,
+        "report_day": report_day,
+    }
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    actor,
+    name: str,
+    kind: str,
+    start: datetime.date,
+    end: datetime.date,
+    regions: Sequence[str],
+    rounds: int = 1,
+    must_visit: Sequence[dict] = (),
+    aspects: Sequence[str] = (),
+    report_day: int = 20,
+) -> Campaign:
+    """A campaign, with every household of its regions enrolled."""
+    fields = _clean_campaign(
+        actor,
+        name=name,
+        start=start,
+        end=end,
+        regions=regions,
+        rounds=rounds,
+        must_visit=must_visit,
+        aspects=aspects,
+        report_day=report_day,
+    )
+    campaign = Campaign.objects.create(kind=kind, created_by=_user(actor), **fields)
+    enrolled = campaign_enrol(campaign=campaign)
+    _audit(
+        actor,
+        "create",
+        "campaign",
+        campaign.pk,
+        pad(campaign.regions[0]),
+        {"name": [None, campaign.name], "households": [None, enrolled]},
+    )
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, actor, campaign: Campaign, **changes) -> Campaign:
+    """Name, period, rules; the regions and the number of rounds are fixed once it started."""
+    before = snapshot(campaign, CAMPAIGN_FIELDS)
+    values = {f: changes.get(f, getattr(campaign, f)) for f in CAMPAIGN_FIELDS if f != "kind"}
+    fields = _clean_campaign(actor, **values)
+    fixed = fields["regions"] != campaign.regions or fields["rounds"] != campaign.rounds
+    if fixed and campaign.visits.exists():
+        raise ValidationError(_("活动已有走访记录，不能再改覆盖区划或轮次"))
+    campaign.kind = changes.get("kind", campaign.kind)
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+    campaign.save(update_fields=CAMPAIGN_FIELDS)
+    campaign_enrol(campaign=campaign)
+    _audit(
+        actor,
+        "update",
+        "campaign",
+        campaign.pk,
+        pad(campaign.regions[0]),
+        diff(before, snapshot(campaign, CAMPAIGN_FIELDS)),
+    )
+    return campaign
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _in_scope(campaign: Campaign, field: str = "region_id") -> Q:
+    q = Q(pk__in=[])
+    for prefix in campaign.regions:
+        q |= prefix_q(field, prefix)
+    return q
+
+
+def _must_categories(campaign: Campaign, day: datetime.date) -> dict[int, set[str]]:
+    """{household id: codes of its must-visit categories held on ``day``}: the household's
+    own grants and its current members'."""
+    codes = [r["category"] for r in campaign.must_visit]
+    if not codes:
+        return {}
+    active = Q(category__code__in=codes, start__lte=day) & (Q(end__isnull=True) | Q(end__gte=day))
+    grants = CategoryGrant.objects.filter(active, _in_scope(campaign))
+    result: dict[int, set[str]] = defaultdict(set)
+    for household_id, person_household_id, code in grants.values_list(
+        "household_id", "person__household_id", "category__code"
+    ):
+        if household_id or person_household_id:
+            result[household_id or person_household_id].add(code)
+    return result
+
+
+def _due(enrolment: Enrolment, campaign: Campaign) -> datetime.date | None:
+    if enrolment.must_every_days is None:
+        return None
+    since = (
+        timezone.localdate(enrolment.last_visit_at) if enrolment.last_visit_at else campaign.start
+    )
+    return since + datetime.timedelta(days=enrolment.must_every_days)
+
+
+def campaign_enrol(*, campaign: Campaign, day: datetime.date | None = None) -> int:
+    """Enrol the households of the campaign's regions not enrolled yet, refresh who is a
+    must-visit household (as of ``day``, default today within the period) and rebuild the
+    village tallies. Idempotent; returns the number of households in scope."""
+    today = day or min(max(timezone.localdate(), campaign.start), campaign.end)
+    enrolled = set(
+        Enrolment.objects.filter(campaign=campaign).values_list("household_id", flat=True)
+    )
+    new = [
+        Enrolment(campaign=campaign, household_id=pk, region_id=region)
+        for pk, region in Household.objects.filter(_in_scope(campaign)).values_list(
+            "id", "region_id"
+        )
+        if pk not in enrolled
+    ]
+    Enrolment.objects.bulk_create(new, batch_size=2000)
+    must = _must_categories(campaign, today)
+    changed = []
+    for enrolment in Enrolment.objects.filter(campaign=campaign).filter(
+        Q(must_every_days__isnull=False) | Q(household_id__in=list(must))
+    ):
+        enrolment.must_every_days = campaign.must_visit_days(must.get(enrolment.household_id, ()))
+        due = _due(enrolment, campaign)
+        if due != enrolment.next_due or enrolment.must_every_days is not None:
+            enrolment.next_due = due
+            changed.append(enrolment)
+    Enrolment.objects.bulk_update(changed, ["must_every_days", "next_due"], batch_size=2000)
+    _rebuild_tallies(campaign)
+    return len(enrolled) + len(new)
+
+
+def _rebuild_tallies(campaign: Campaign) -> None:
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    for region, visits, n in (
+        Enrolment.objects.filter(campaign=campaign)
+        .values_list("region_id", "visits")
+        .annotate(n=Count("id"))
+    ):
+        for k in range(0, min(visits, campaign.rounds) + 1):
+            counts[(region, k)] += n
+    villages = {region for region, _k in counts}
+    Tally.objects.filter(campaign=campaign).delete()
+    Tally.objects.bulk_create(
+        [
+            Tally(campaign=campaign, region_id=v, round=k, households=counts.get((v, k), 0))
+            for v in sorted(villages)
+            for k in range(0, campaign.rounds + 1)
+        ],
+        batch_size=2000,
+    )
+
+
+def campaign_recount(*, campaign: Campaign) -> None:
+    """Rebuild every counter of a campaign from its visits: for data loaded in bulk (the
+    demo, the benchmark, a migration of old ledgers) or a repair. Scans the visits once."""
+    stats = {
+        row["household_id"]: row
+        for row in Visit.objects.filter(campaign=campaign)
+        .values("household_id")
+        .annotate(n=Count("id"), last=Max("visited_at"))
+        .order_by()
+    }
+    latest_promise = {}
+    for household_id, promised in (
+        Visit.objects.filter(campaign=campaign)
+        .order_by("household_id", "visited_at", "id")
+        .values_list("household_id", "promised")
+    ):
+        latest_promise[household_id] = bool(promised)
+    enrolments = list(Enrolment.objects.filter(campaign=campaign))
+    for e in enrolments:
+        row = stats.get(e.household_id)
+        e.visits = row["n"] if row else 0
+        e.last_visit_at = row["last"] if row else None
+        e.promise_open = latest_promise.get(e.household_id, False)
+        e.next_due = _due(e, campaign)
+    Enrolment.objects.bulk_update(
+        enrolments, ["visits", "last_visit_at", "promise_open", "next_due"], batch_size=1000
+    )
+    _rebuild_tallies(campaign)
+    rebuild_activity(campaign)
+
+
+def rebuild_activity(campaign: Campaign) -> None:
+    """DayTally and CadreTally from the visits."""
+    day = TruncDate("visited_at", tzinfo=timezone.get_current_timezone())
+    DayTally.objects.filter(campaign=campaign).delete()
+    DayTally.objects.bulk_create(
+        [
+            DayTally(
+                campaign=campaign,
+                region_id=row["region_id"],
+                day=row["d"],
+                visits=row["n"],
+                first_visits=row["first"],
+            )
+            for row in Visit.objects.filter(campaign=campaign)
+            .annotate(d=day)
+            .values("region_id", "d")
+            .annotate(n=Count("id"), first=Count("id", filter=Q(round=1)))
+            .order_by()
+        ],
+        batch_size=2000,
+    )
+    CadreTally.objects.filter(campaign=campaign).delete()
+    CadreTally.objects.bulk_create(
+        [
+            CadreTally(
+                campaign=campaign,
+                cadre_id=row["author_id"],
+                visits=row["n"],
+                last_visit_at=row["last"],
+            )
+            for row in Visit.objects.filter(campaign=campaign)
+            .values("author_id")
+            .annotate(n=Count("id"), last=Max("visited_at"))
+            .order_by()
+        ],
+        batch_size=2000,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Pairing (包联)
+
+
+def _neighbour_key(household: Household):
+    """Village, then the address in natural order (东街2号 before 东街10号): neighbours sort
+    next to each other."""
+    parts = re.split(r"(\d+)", household.address)
+    return (
+        household.region_id,
+        [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts],
+        household.pk,
+    )
+
+
+def spread(households: Sequence[Household], cadres: Sequence[User]) -> list[tuple[User, list]]:
+    """Split households over cadres in contiguous runs of neighbours, as even as possible."""
+    ordered = sorted(households, key=_neighbour_key)
+    size, extra = divmod(len(ordered), len(cadres))
+    result, start = [], 0
+    for i, cadre in enumerate(cadres):
+        take = size + (1 if i < extra else 0)
+        result.append((cadre, ordered[start : start + take]))
+        start += take
+    return result
+
+
+def _check_cadre(actor, cadre: User, campaign: Campaign) -> None:
+    if not cadre.is_active or not cadre.can(Cap.WRITE):
+        raise ValidationError(
+            {"cadre": _("%(name)s 不能包联：账户已停用或只能查看") % {"name": cadre.display_name}}
+        )
+    if actor is not None and not (
+        cadre.reach.startswith(actor.reach) or actor.reaches(cadre.reach)
+    ):
+        raise ValidationError(
+            {"cadre": _("%(name)s 不在您的管辖范围内") % {"name": cadre.display_name}}
+        )
+
+
+def _pair_households(actor, campaign, households, cadre, start) -> list[Pairing]:
+    """Open cadre→household pairings; every household must be unpaired in the campaign."""
+    _check_cadre(actor, cadre, campaign)
+    ids = [h.pk for h in households]
+    paired = Pairing.objects.filter(
+        campaign=campaign, household_id__in=ids, kind=PairingKind.CADRE_HOUSEHOLD, end__isnull=True
+    ).count()
+    if paired:
+        raise ValidationError(
+            _("所选户中有 %(n)d 户已有包联干部，请先办理移交或终止包联") % {"n": paired}
+        )
+    for household in households:
+        require_write(actor, household.region_id)
+        if not campaign.covers(household.region_id):
+            raise ValidationError(
+                _("%(name)s户不在活动“%(campaign)s”的范围内")
+                % {"name": household.head_name or household.pk, "campaign": campaign.name}
+            )
+    pairings = Pairing.objects.bulk_create(
+        [
+            Pairing(
+                campaign=campaign,
+                kind=PairingKind.CADRE_HOUSEHOLD,
+                region_id=h.region_id,
+                household=h,
+                cadre=cadre,
+                start=start,
+                created_by=_user(actor),
+            )
+            for h in households
+        ],
+        batch_size=2000,
+    )
+    Enrolment.objects.filter(campaign=campaign, household_id__in=ids).update(cadre=cadre)
+    return pairings
+
+
+def _check_start(campaign: Campaign, start: datetime.date) -> None:
+    if not campaign.start <= start <= campaign.end:
+        raise ValidationError({"start": _("起始日期应在活动期间内")})
+
+
+@transaction.atomic
+def pairings_assign(
+    *, actor, campaign: Campaign, households: Sequence[Household], cadre: User, start
+) -> list[Pairing]:
+    """干部包户: these households to one cadre (the assign page, the Excel import)."""
+    if not households:
+        raise ValidationError(_("请选择要包联的户"))
+    _check_start(campaign, start)
+    pairings = _pair_households(actor, campaign, households, cadre, start)
+    _audit(
+        actor,
+        "pair",
+        "pairing",
+        campaign.pk,
+        households[0].region_id,
+        {"cadre": [None, cadre.display_name], "households": [None, len(households)]},
+    )
+    return pairings
+
+
+@transaction.atomic
+def pairings_spread(
+    *, actor, campaign: Campaign, households: Sequence[Household], cadres: Sequence[User], start
+) -> dict[int, int]:
+    """Spread households over cadres, neighbours together; {cadre id: households}."""
+    if not households:
+        raise ValidationError(_("请选择要包联的户"))
+    if not cadres:
+        raise ValidationError({"cadres": _("请选择包联干部")})
+    _check_start(campaign, start)
+    shares = {}
+    for cadre, share in spread(households, cadres):
+        if share:
+            _pair_households(actor, campaign, share, cadre, start)
+        shares[cadre.pk] = len(share)
+    _audit(
+        actor,
+        "pair",
+        "pairing",
+        campaign.pk,
+        households[0].region_id,
+        {"cadres": [None, len(cadres)], "households": [None, len(households)]},
+    )
+    return shares
+
+
+@transaction.atomic
+def pairing_create(
+    *,
+    actor,
+    campaign: Campaign,
+    kind: str,
+    region: Region,
+    start,
+    cadre: User | None = None,
+    unit: OrgUnit | None = None,
+    compound: str = "",
+    end=None,
+) -> Pairing:
+    """领导挂点 (leader → township), 部门包村 (department → village), 干部分包小区 (cadre →
+    a residential compound of a community). Households go through pairings_assign."""
+    require_write(actor, region.code)
+    _check_start(campaign, start)
+    if not campaign.covers(region.code) and not any(
+        p.startswith(region.prefix) for p in campaign.regions
+    ):
+        raise ValidationError({"region": _("该区划不在活动范围内")})
+    wanted_level = Level.TOWNSHIP if kind == PairingKind.LEADER_TOWNSHIP else Level.VILLAGE
+    if region.level != wanted_level:
+        raise ValidationError(
+            {
+                "region": _("领导挂点应选乡镇（街道）")
+                if wanted_level == Level.TOWNSHIP
+                else _("应选村（社区）")
+            }
+        )
+    if kind == PairingKind.DEPARTMENT_VILLAGE:
+        if unit is None:
+            raise ValidationError({"unit": _("请选择包村部门")})
+        cadre = None
+    elif kind in (PairingKind.LEADER_TOWNSHIP, PairingKind.CADRE_COMPOUND):
+        if cadre is None:
+            raise ValidationError({"cadre": _("请选择干部")})
+        if kind == PairingKind.CADRE_COMPOUND and not compound.strip():
+            raise ValidationError({"compound": _("请填写小区名称")})
+        if kind == PairingKind.CADRE_COMPOUND:
+            _check_cadre(actor, cadre, campaign)
+        unit = None
+    else:
+        raise ValidationError({"kind": _("干部包户请在“分配包联户”中办理")})
+    if end is not None and end < start:
+        raise ValidationError({"end": _("终止日期不能早于起始日期")})
+    pairing = Pairing.objects.create(
+        campaign=campaign,
+        kind=kind,
+        region=region,
+        cadre=cadre,
+        unit=unit,
+        compound=compound.strip(),
+        start=start,
+        end=end,
+        created_by=_user(actor),
+    )
+    _audit(
+        actor,
+        "pair",
+        "pairing",
+        pairing.pk,
+        region.code,
+        {"kind": [None, kind], "who": [None, str(cadre or unit)]},
+    )
+    return pairing
+
+
+@transaction.atomic
+def pairing_end(*, actor, pairing: Pairing, on: datetime.date, reason: str) -> Pairing:
+    require_write(actor, pairing.region_id)
+    if pairing.end is not None:
+        raise ValidationError(_("该包联已终止"))
+    if on < pairing.start:
+        raise ValidationError({"end": _("终止日期不能早于起始日期")})
+    Pairing.objects.filter(pk=pairing.pk).update(end=on, end_reason=reason.strip())
+    pairing.end, pairing.end_reason = on, reason.strip()
+    if pairing.household_id:
+        Enrolment.objects.filter(
+            campaign=pairing.campaign_id, household=pairing.household_id
+        ).update(cadre=None)
+    _audit(actor, "end", "pairing", pairing.pk, pairing.region_id, {"end": [None, str(on)]})
+    return pairing
+
+
+@transaction.atomic
+def pairing_handover(
+    *,
+    actor,
+    campaign: Campaign,
+    cadre: User,
+    successors: Sequence[User],
+    on: datetime.date,
+    reason: str,
+) -> dict[int, int]:
+    """A cadre leaves: every open pairing of theirs in the campaign ends on ``on`` and their
+    households are spread over the successors (neighbours together), so that none is left
+    unpaired; the ended pairings stay as history. {successor id: households}."""
+    if not successors:
+        raise ValidationError({"successors": _("请选择接替的干部")})
+    if any(s.pk == cadre.pk for s in successors):
+        raise ValidationError({"successors": _("接替干部不能是离任干部本人")})
+    if not reason.strip():
+        raise ValidationError({"reason": _("请填写移交原因")})
+    _check_start(campaign, on)
+    open_pairings = list(
+        Pairing.objects.select_for_update(of=("self",))
+        .filter(campaign=campaign, cadre=cadre, end__isnull=True)
+        .select_related("household")
+    )
+    if not open_pairings:
+        raise ValidationError(_("%(name)s 在本活动中没有包联") % {"name": cadre.display_name})
+    for pairing in open_pairings:
+        require_write(actor, pairing.region_id)
+    Pairing.objects.filter(pk__in=[p.pk for p in open_pairings]).update(
+        end=on, end_reason=reason.strip()
+    )
+    households = [p.household for p in open_pairings if p.kind == PairingKind.CADRE_HOUSEHOLD]
+    Enrolment.objects.filter(campaign=campaign, household__in=households).update(cadre=None)
+    shares = {}
+    for successor, share in spread(households, successors):
+        if share:
+            _pair_households(actor, campaign, share, successor, on)
+        shares[successor.pk] = len(share)
+    for pairing in open_pairings:  # compounds and the like go to the first successor
+        if pairing.kind == PairingKind.CADRE_HOUSEHOLD:
+            continue
+        Pairing.objects.create(
+            campaign=campaign,
+            kind=pairing.kind,
+            region_id=pairing.region_id,
+            compound=pairing.compound,
+            cadre=successors[0],
+            start=on,
+            end=None,
+            created_by=_user(actor),
+        )
+    _audit(
+        actor,
+        "handover",
+        "pairing",
+        campaign.pk,
+        open_pairings[0].region_id,
+        {
+            "cadre": [cadre.display_name, "、".join(s.display_name for s in successors)],
+            "households": [None, len(households)],
+            "reason": [None, reason.strip()],
+        },
+    )
+    return shares
+
+
+# ---------------------------------------------------------------------------------------------
+# The visit log (民情日志)
+
+
+@dataclass
+class VisitInput:
+    visited_at: datetime.datetime
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    aspects: list[str] = field(default_factory=list)
+    family: str = ""
+    thinking: str = ""
+    difficulty: str = ""
+    help_needed: str = ""
+    found: str = ""
+    promised: str = ""
+    needs: list[str] = field(default_factory=list)
+    companions: list[User] = field(default_factory=list)
+    photos: list = field(default_factory=list)  # UploadedFile or (name, bytes)
+    client_id: str = ""
+
+
+def _photo(item) -> tuple[str, bytes]:
+    if isinstance(item, tuple):
+        return item
+    return item.name, item.read()
+
+
+def _check_visit(campaign: Campaign, household: Household, data: VisitInput) -> list:
+    errors = {}
+    now = timezone.now()
+    if timezone.is_naive(data.visited_at):
+        errors["visited_at"] = _("走访时间缺少时区")
+    elif data.visited_at > now + CLOCK_SKEW:
+        errors["visited_at"] = _("走访时间不能晚于现在")
+    elif not campaign.running_on(timezone.localdate(data.visited_at)):
+        errors["visited_at"] = _("走访时间不在活动“%(name)s”期间（%(start)s 至 %(end)s）") % {
+            "name": campaign.name,
+            "start": campaign.start,
+            "end": campaign.end,
+        }
+    if not campaign.covers(household.region_id):
+        errors["household"] = _("该户不在活动“%(name)s”的范围内") % {"name": campaign.name}
+    unknown = [a for a in data.aspects if a not in campaign.aspects]
+    if unknown:
+        errors["aspects"] = _("走访内容“%(a)s”不是本活动的四访内容") % {"a": "、".join(unknown)}
+    for name, value in (("latitude", data.latitude), ("longitude", data.longitude)):
+        limit = 90 if name == "latitude" else 180
+        if value is not None and not -limit <= float(value) <= limit:
+            errors[name] = _("定位坐标超出范围")
+    if (data.latitude is None) != (data.longitude is None):
+        errors["latitude"] = _("纬度和经度应同时填写")
+    photos = [_photo(p) for p in data.photos]
+    limit = settings.OUTREACH_PHOTO_MAX_BYTES
+    for name, content in photos:
+        if len(content) > limit:
+            errors["photos"] = _("照片“%(name)s”超过 %(mb).0f MB") % {
+                "name": name,
+                "mb": limit / 1024 / 1024,
+            }
+        elif not content.startswith((b"\xff\xd8\xff", b"\x89PNG", b"RIFF")):
+            errors["photos"] = _("“%(name)s”不是 JPEG、PNG 或 WebP 照片") % {"name": name}
+    if any(len(n.strip()) > 500 for n in data.needs):
+        errors["needs"] = _("每条诉求不超过 500 字")
+    if errors:
+        raise ValidationError(errors)
+    return photos
+
+
+def _existing(client_id: str, actor) -> Visit | None:
+    if not client_id:
+        return None
+    visit = Visit.objects.filter(client_id=client_id).first()
+    if visit is not None and actor is not None and visit.author_id != actor.pk:
+        raise ValidationError(
+            {"client_id": _("客户端编号 %(id)s 已被他人使用") % {"id": client_id}}
+        )
+    return visit
+
+
+def _bump(model, lookup: dict, **increments) -> None:
+    """Add to a counter row, creating it the first time (the race for the first insert is
+    settled by the unique constraint: the loser adds to the winner's row)."""
+    if model.objects.filter(**lookup).update(**increments):
+        return
+    try:
+        with transaction.atomic():
+            model.objects.create(**lookup)
+    except IntegrityError:
+        pass
+    model.objects.filter(**lookup).update(**increments)
+
+
+def _flag_impossible(visit: Visit) -> None:
+    """The same cadre in another village within IMPOSSIBLE_WINDOW: flag the visits."""
+    near = list(
+        Visit.objects.filter(
+            author_id=visit.author_id,
+            visited_at__gt=visit.visited_at - IMPOSSIBLE_WINDOW,
+            visited_at__lt=visit.visited_at + IMPOSSIBLE_WINDOW,
+        )
+        .exclude(region_id=visit.region_id)
+        .exclude(pk=visit.pk)
+        .select_related("region")
+    )
+    if not near:
+        return
+    places = {v.region.short_name for v in near} | {
+        Region.objects.get(pk=visit.region_id).short_name
+    }
+    names = "、".join(sorted(places))
+    reason = _("同一干部 %(minutes)d 分钟内在不同村（社区）登记走访：%(places)s") % {
+        "minutes": IMPOSSIBLE_WINDOW.seconds // 60,
+        "places": names,
+    }
+    already = set(
+        Flag.objects.filter(
+            visit__in=near, kind=FlagKind.AUTO, cleared_at__isnull=True
+        ).values_list("visit_id", flat=True)
+    )
+    Flag.objects.bulk_create(
+        [Flag(visit=visit, kind=FlagKind.AUTO, reason=reason, region_id=visit.region_id)]
+        + [
+            Flag(visit=v, kind=FlagKind.AUTO, reason=reason, region_id=v.region_id)
+            for v in near
+            if v.pk not in already
+        ]
+    )
+
+
+@transaction.atomic
+def visit_log(
+    *, actor, campaign: Campaign, household: Household, data: VisitInput
+) -> tuple[Visit, bool]:
+    """Log a visit and count it; (visit, created). Posting the same ``client_id`` again
+    returns the visit it made the first time, unchanged."""
+    existing = _existing(data.client_id, actor)
+    if existing is not None:
+        return existing, False
+    require_write(actor, household.region_id)
+    photos = _check_visit(campaign, household, data)
+    enrolment = (
+        Enrolment.objects.select_for_update().filter(campaign=campaign, household=household).first()
+    )
+    if enrolment is None:  # a household registered after the campaign began
+        campaign_enrol(campaign=campaign)
+        enrolment = Enrolment.objects.select_for_update().get(
+            campaign=campaign, household=household
+        )
+    # A concurrent post of the same entry waited on the lock above: now it sees the first.
+    existing = _existing(data.client_id, actor)
+    if existing is not None:
+        return existing, False
+    enrolment.visits += 1
+    if enrolment.last_visit_at is None or data.visited_at >= enrolment.last_visit_at:
+        enrolment.last_visit_at = data.visited_at
+        enrolment.promise_open = bool(data.promised.strip())
+    enrolment.next_due = _due(enrolment, campaign)
+    enrolment.save(update_fields=["visits", "last_visit_at", "promise_open", "next_due"])
+    visit = Visit.objects.create(
+        campaign=campaign,
+        household=household,
+        region_id=household.region_id,
+        author=actor,
+        visited_at=data.visited_at,
+        address=(data.address or household.address).strip()[:200],
+        latitude=None if data.latitude is None else round(float(data.latitude), 6),
+        longitude=None if data.longitude is None else round(float(data.longitude), 6),
+        round=enrolment.visits,
+        aspects=list(data.aspects),
+        family=data.family.strip(),
+        thinking=data.thinking.strip(),
+        difficulty=data.difficulty.strip(),
+        help_needed=data.help_needed.strip(),
+        found=data.found.strip(),
+        promised=data.promised.strip(),
+        client_id=data.client_id or None,
+    )
+    if enrolment.visits <= campaign.rounds:
+        Tally.objects.filter(
+            campaign=campaign, region_id=household.region_id, round=enrolment.visits
+        ).update(households=F("households") + 1)
+    _bump(
+        DayTally,
+        {
+            "campaign": campaign,
+            "region_id": household.region_id,
+            "day": timezone.localdate(data.visited_at),
+        },
+        visits=F("visits") + 1,
+        first_visits=F("first_visits") + (1 if enrolment.visits == 1 else 0),
+    )
+    _bump(
+        CadreTally,
+        {"campaign": campaign, "cadre": actor},
+        visits=F("visits") + 1,
+        last_visit_at=Greatest(Coalesce(F("last_visit_at"), data.visited_at), data.visited_at),
+    )
+    needs = [n.strip() for n in data.needs if n.strip()]
+    if needs:
+        Need.objects.bulk_create(
+            [
+                Need(visit=visit, household=household, region_id=household.region_id, text=n)
+                for n in needs
+            ]
+        )
+    if data.companions:
+        visit.companions.set([c for c in data.companions if c.pk != actor.pk])
+    for name, content in photos:
+        photo = VisitPhoto(visit=visit, name=name[:200], size=len(content))
+        photo.file.save(
+            f"{visit.pk}-{secrets.token_hex(4)}{_suffix(name)}", ContentFile(content), save=True
+        )
+    _flag_impossible(visit)
+    _audit(
+        actor,
+        "create",
+        "visit",
+        visit.pk,
+        household.region_id,
+        {
+            "household": [None, household.pk],
+            "campaign": [None, campaign.pk],
+            "round": [None, visit.round],
+            "needs": [None, len(needs)],
+        },
+    )
+    return visit, True
+
+
+def _suffix(name: str) -> str:
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else "jpg"
+    return "." + (suffix if suffix in ("jpg", "jpeg", "png", "webp") else "jpg")
+
+
+def can_edit(user, visit: Visit, now=None) -> bool:
+    return visit.author_id == user.pk and (now or timezone.now()) - visit.created_at < EDIT_WINDOW
+
+
+@transaction.atomic
+def visit_update(*, actor, visit: Visit, **changes) -> Visit:
+    """The author's own changes within 24 hours of logging it; later, only amendments."""
+    require_write(actor, visit.region_id)
+    if visit.author_id != actor.pk:
+        raise PermissionDenied(_("只有走访干部本人可以修改走访记录"))
+    if not can_edit(actor, visit):
+        raise ValidationError(_("走访记录登记已超过 24 小时，只能补正，不能修改"))
+    unknown = [a for a in changes.get("aspects", []) if a not in visit.campaign.aspects]
+    if unknown:
+        raise ValidationError(
+            {"aspects": _("走访内容“%(a)s”不是本活动的四访内容") % {"a": "、".join(unknown)}}
+        )
+    before = snapshot(visit, VISIT_EDIT_FIELDS)
+    for name in VISIT_EDIT_FIELDS:
+        if name in changes:
+            value = changes[name]
+            setattr(visit, name, value.strip() if isinstance(value, str) else list(value))
+    after = snapshot(visit, VISIT_EDIT_FIELDS)
+    if before != after:
+        visit.save(update_fields=[*VISIT_EDIT_FIELDS, "updated_at"])
+        _audit(actor, "update", "visit", visit.pk, visit.region_id, diff(before, after))
+    return visit
+
+
+@transaction.atomic
+def visit_amend(*, actor, visit: Visit, text: str) -> Amendment:
+    require_write(actor, visit.region_id)
+    if not text.strip():
+        raise ValidationError({"text": _("请填写补正内容")})
+    amendment = Amendment.objects.create(visit=visit, author=actor, text=text.strip())
+    _audit(actor, "amend", "visit", visit.pk, visit.region_id, {"amendment": [None, text.strip()]})
+    return amendment
+
+
+def _code_hash(visit: Visit, code: str) -> str:
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"{visit.pk}:{code}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+@transaction.atomic
+def visit_code_send(*, actor, visit: Visit) -> str:
+    """Send the household head a 6-digit code; the resident reads it out to the cadre, who
+    enters it (visit_confirm). Returns the masked phone it went to."""
+    require_write(actor, visit.region_id)
+    if visit.confirmed_at:
+        raise ValidationError(_("该走访已由群众确认"))
+    head = visit.household.head
+    phone = head.phone if head else ""
+    if not phone:
+        raise ValidationError(_("户主没有登记手机号，请改用当面签名确认"))
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    visit.confirm_code_hash = _code_hash(visit, code)
+    visit.confirm_code_expires = timezone.now() + CODE_LIFETIME
+    visit.save(update_fields=["confirm_code_hash", "confirm_code_expires"])
+    text = _("【民情台账】%(name)s于%(at)s入户走访，如属实请将验证码 %(code)s 告知走访干部。") % {
+        "name": visit.author.display_name,
+        "at": timezone.localtime(visit.visited_at).strftime("%m-%d %H:%M"),
+        "code": code,
+    }
+    transaction.on_commit(lambda: _send_sms(phone, text))
+    _audit(
+        actor, "send_code", "visit", visit.pk, visit.region_id, {"phone": [None, mask_phone(phone)]}
+    )
+    return mask_phone(phone)
+
+
+def _send_sms(phone: str, text: str) -> None:
+    if hooks.sms_sender is not None:
+        hooks.sms_sender(phone, text)
+    else:
+        log.info("no SMS gateway configured; confirmation code for %s not sent", mask_phone(phone))
+
+
+@transaction.atomic
+def visit_confirm(*, actor, visit: Visit, code: str) -> Visit:
+    require_write(actor, visit.region_id)
+    if visit.confirmed_at:
+        raise ValidationError(_("该走访已由群众确认"))
+    code = code.strip()
+    if not visit.confirm_code_hash or not visit.confirm_code_expires:
+        raise ValidationError({"code": _("请先发送验证码")})
+    if visit.confirm_code_expires < timezone.now():
+        raise ValidationError({"code": _("验证码已过期，请重新发送")})
+    if not hmac.compare_digest(visit.confirm_code_hash, _code_hash(visit, code)):
+        raise ValidationError({"code": _("验证码不正确")})
+    visit.confirmed_at, visit.confirm_method, visit.confirm_code_hash = timezone.now(), "code", ""
+    visit.save(update_fields=["confirmed_at", "confirm_method", "confirm_code_hash"])
+    _audit(actor, "confirm", "visit", visit.pk, visit.region_id, {"confirm_method": [None, "code"]})
+    return visit
+
+
+@transaction.atomic
+def visit_sign(*, actor, visit: Visit, png: bytes) -> Visit:
+    """The resident signs on the cadre's tablet: the signature is kept as a PNG."""
+    require_write(actor, visit.region_id)
+    if visit.confirmed_at:
+        raise ValidationError(_("该走访已由群众确认"))
+    if not png.startswith(b"\x89PNG") or len(png) > SIGNATURE_MAX_BYTES:
+        raise ValidationError({"signature": _("签名图片无效或过大")})
+    visit.signature.save(f"{visit.pk}-{secrets.token_hex(4)}.png", ContentFile(png), save=False)
+    visit.confirmed_at, visit.confirm_method = timezone.now(), "signature"
+    visit.save(update_fields=["signature", "confirmed_at", "confirm_method"])
+    _audit(
+        actor,
+        "confirm",
+        "visit",
+        visit.pk,
+        visit.region_id,
+        {"confirm_method": [None, "signature"]},
+    )
+    return visit
+
+
+# ---------------------------------------------------------------------------------------------
+# Supervision
+
+
+def _require_supervise(actor, region_code: str) -> None:
+    if not actor.can(Cap.SUPERVISE) or not actor.reaches(region_code):
+        raise PermissionDenied(_("只有督查人员可以标记或解除存疑走访"))
+
+
+@transaction.atomic
+def visit_flag(*, actor, visit: Visit, reason: str) -> Flag:
+    _require_supervise(actor, visit.region_id)
+    if not reason.strip():
+        raise ValidationError({"reason": _("请填写存疑原因")})
+    flag = Flag.objects.create(
+        visit=visit,
+        kind=FlagKind.MANUAL,
+        reason=reason.strip()[:300],
+        region_id=visit.region_id,
+        flagged_by=actor,
+    )
+    _audit(actor, "flag", "visit", visit.pk, visit.region_id, {"reason": [None, flag.reason]})
+    return flag
+
+
+@transaction.atomic
+def flag_clear(*, actor, flag: Flag, note: str) -> Flag:
+    _require_supervise(actor, flag.region_id)
+    if flag.cleared_at:
+        raise ValidationError(_("该标记已解除"))
+    if not note.strip():
+        raise ValidationError({"note": _("请填写核实情况")})
+    flag.cleared_at, flag.cleared_by, flag.cleared_note = timezone.now(), actor, note.strip()[:300]
+    flag.save(update_fields=["cleared_at", "cleared_by", "cleared_note"])
+    _audit(
+        actor, "clear", "visit", flag.visit_id, flag.region_id, {"note": [None, flag.cleared_note]}
+    )
+    return flag
+
+
+# ---------------------------------------------------------------------------------------------
+# Needs → cases
+
+
+def need_raise_case(*, actor, need: Need) -> Need:
+    """Hand a need to the case ledger (hooks.case_raiser) and keep the case number.
+
+    The raiser runs outside this app's transaction, so the case ledger's own durable service
+    can run; the number is then stored with a compare-and-set, so a need takes one case."""
+    if hooks.case_raiser is None:
+        raise ValidationError(_("案件台账尚未启用，暂不能立案"))
+    require_write(actor, need.region_id)
+    if need.case_number:
+        raise ValidationError(_("该诉求已立案：%(n)s") % {"n": need.case_number})
+    number = str(hooks.case_raiser(actor, need))
+    with transaction.atomic():
+        now = timezone.now()
+        taken = Need.objects.filter(pk=need.pk, case_number="").update(
+            case_number=number, raised_at=now, raised_by=actor
+        )
+        if not taken:
+            raise ValidationError(_("该诉求已由他人立案"))
+        need.case_number, need.raised_at, need.raised_by = number, now, actor
+        _audit(
+            actor, "raise_case", "need", need.pk, need.region_id, {"case_number": [None, number]}
+        )
+    return need
+
+
+def visits_batch(*, actor, items: Iterable[tuple[Campaign, Household, VisitInput]]) -> list:
+    """An offline phone's queue: each entry on its own (one bad entry does not lose the
+    rest), idempotent by client id. [(visit or None, created, error message)]."""
+    results = []
+    for campaign, household, data in items:
+        try:
+            visit, created = visit_log(
+                actor=actor, campaign=campaign, household=household, data=data
+            )
+            results.append((visit, created, ""))
+        except (ValidationError, PermissionDenied) as error:
+            message = (
+                "；".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            )
+            results.append((None, False, message))
+    return results

@@ -1,0 +1,311 @@
+"""The outreach pages: what each user sees, the refusals, and that every figure leads to its
+rows."""
+
+import datetime
+import io
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from minqing.outreach import hooks
+from minqing.outreach.models import Enrolment, Need, Pairing, Visit
+from minqing.outreach.services import pairings_assign, visit_log
+from minqing.outreach.tests.conftest import at, visit_input
+from minqing.testing import DIAOWO, WANQUANZHUANG
+
+START = datetime.date(2026, 6, 1)
+
+
+@pytest.fixture
+def paired(world, cast):
+    pairings_assign(
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=world.wanquanzhuang,
+        cadre=cast.paired,
+        start=START,
+    )
+    return world
+
+
+def test_the_county_coverage_page_shows_figures_townships_and_cadres(paired, cast, client_for):
+    world = paired
+    visit_log(actor=cast.paired, campaign=world.campaign, household=world.wang, data=visit_input())
+    body = client_for(cast.admin).get(f"/outreach/{world.campaign.pk}/").content.decode()
+    assert 'data-figure="households">6<' in body
+    assert 'data-figure="round-1">1<' in body
+    assert 'data-figure="unpaired">2<' in body
+    assert "刁窝镇" in body and "双塔街道" in body
+    assert "赵明" in body
+    assert "coverage-series" in body
+
+
+def test_a_township_officer_sees_only_their_township(paired, cast, client_for):
+    client = client_for(cast.township)
+    body = client.get(f"/outreach/{paired.campaign.pk}/").content.decode()
+    assert 'data-figure="households">1<' in body  # 刘芳 only
+    assert client.get(f"/outreach/{paired.campaign.pk}/?region={DIAOWO}").status_code == 404
+
+
+def test_an_outsider_does_not_find_the_campaign(paired, cast, client_for):
+    assert client_for(cast.outsider).get(f"/outreach/{paired.campaign.pk}/").status_code == 404
+
+
+def test_the_gap_list_names_the_paired_cadre(paired, cast, client_for, time_machine):
+    time_machine.move_to(at(20, 10), tick=False)
+    client = client_for(cast.admin)
+    for region in ("130681", DIAOWO, WANQUANZHUANG):
+        body = client.get(
+            f"/outreach/{paired.campaign.pk}/households/?region={region}&show=overdue"
+        ).content.decode()
+        assert "张三" in body and "赵明" in body and "逾期" in body
+        assert "王五" not in body
+    body = client.get(
+        f"/outreach/{paired.campaign.pk}/households/?region=130681001&show=overdue"
+    ).content.decode()
+    assert "张三" not in body
+
+
+def test_the_round_figure_lists_the_visited_households(paired, cast, client_for):
+    visit_log(
+        actor=cast.paired, campaign=paired.campaign, household=paired.wang, data=visit_input()
+    )
+    client = client_for(cast.admin)
+    visited = client.get(
+        f"/outreach/{paired.campaign.pk}/households/?show=round&k=1"
+    ).content.decode()
+    missing = client.get(
+        f"/outreach/{paired.campaign.pk}/households/?show=missing&k=1"
+    ).content.decode()
+    assert "王五" in visited and "赵六" not in visited
+    assert "王五" not in missing and "赵六" in missing
+
+
+def test_my_households_page_lists_what_is_due_with_a_start_button(paired, cast, client_for):
+    body = client_for(cast.paired).get("/outreach/mine/").content.decode()
+    assert body.count("开始走访") == 4
+    assert f"/outreach/{paired.campaign.pk}/visit/{paired.zhang.pk}/" in body
+
+
+def test_logging_a_visit_through_the_form(paired, cast, client_for):
+    client = client_for(cast.paired)
+    url = f"/outreach/{paired.campaign.pk}/visit/{paired.zhao.pk}/"
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {
+            "visited_at": "2026-06-15T09:30",
+            "address": "西街1号",
+            "aspects": ["生活", "政策落实"],
+            "found": "取暖煤不够",
+            "needs": "申请取暖补贴\n修缮院墙",
+            "client_id": "form-1",
+        },
+    )
+    visit = Visit.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/outreach/visits/{visit.pk}/"
+    assert visit.aspects == ["生活", "政策落实"]
+    assert list(Need.objects.values_list("text", flat=True)) == ["申请取暖补贴", "修缮院墙"]
+    # Posting the same form again (the signal dropped before the answer came) saves nothing new.
+    client.post(url, {"visited_at": "2026-06-15T09:30", "client_id": "form-1"})
+    assert Visit.objects.count() == 1
+
+
+def test_a_refused_visit_form_says_why(paired, cast, client_for):
+    response = client_for(cast.paired).post(
+        f"/outreach/{paired.campaign.pk}/visit/{paired.zhao.pk}/",
+        {"visited_at": "2026-05-01T09:30"},
+    )
+    assert response.status_code == 200
+    assert "不在活动" in response.content.decode()
+    assert Visit.objects.count() == 0
+
+
+def test_a_viewer_may_not_log_a_visit(paired, cast, client_for):
+    response = client_for(cast.viewer).get(
+        f"/outreach/{paired.campaign.pk}/visit/{paired.zhao.pk}/"
+    )
+    assert response.status_code == 403
+
+
+def test_the_visit_page_offers_a_case_only_when_the_ledger_is_there(
+    paired, cast, client_for, monkeypatch
+):
+    visit, _ = visit_log(
+        actor=cast.paired,
+        campaign=paired.campaign,
+        household=paired.wang,
+        data=visit_input(needs=["修缮屋顶"]),
+    )
+    client = client_for(cast.paired)
+    url = f"/outreach/visits/{visit.pk}/"
+    assert "立案</button>" not in client.get(url).content.decode()
+    monkeypatch.setattr(hooks, "case_raiser", lambda actor, need: "AJ-0007")
+    monkeypatch.setattr(hooks, "case_url", lambda number: f"/cases/{number}/")
+    body = client.get(url).content.decode()
+    assert "立案</button>" in body
+    need = Need.objects.get()
+    response = client.post(f"/outreach/needs/{need.pk}/case/")
+    assert response.status_code == 302
+    body = client.get(url).content.decode()
+    assert 'href="/cases/AJ-0007/"' in body
+    assert "立案</button>" not in body
+
+
+def test_the_visit_page_is_404_out_of_reach(paired, cast, client_for):
+    visit, _ = visit_log(
+        actor=cast.paired, campaign=paired.campaign, household=paired.wang, data=visit_input()
+    )
+    assert client_for(cast.township).get(f"/outreach/visits/{visit.pk}/").status_code == 404
+    assert client_for(cast.outsider).get(f"/outreach/visits/{visit.pk}/").status_code == 404
+
+
+def test_flag_and_amend_from_the_visit_page(paired, cast, client_for):
+    visit, _ = visit_log(
+        actor=cast.paired, campaign=paired.campaign, household=paired.wang, data=visit_input()
+    )
+    assert (
+        client_for(cast.village)
+        .post(f"/outreach/visits/{visit.pk}/flag/", {"text": "x"})
+        .status_code
+        == 403
+    )
+    client_for(cast.supervisor).post(
+        f"/outreach/visits/{visit.pk}/flag/", {"text": "照片与地点不符"}
+    )
+    client_for(cast.paired).post(f"/outreach/visits/{visit.pk}/amend/", {"text": "补充：已回访"})
+    body = client_for(cast.supervisor).get(f"/outreach/visits/{visit.pk}/").content.decode()
+    assert "照片与地点不符" in body and "补充：已回访" in body
+    flagged = client_for(cast.supervisor).get("/outreach/visits/?flagged=1").content.decode()
+    assert f"/outreach/visits/{visit.pk}/" in flagged
+
+
+def test_wrong_method_is_refused(paired, cast, client_for):
+    assert client_for(cast.admin).post(f"/outreach/{paired.campaign.pk}/").status_code == 405
+    assert client_for(cast.admin).get("/outreach/needs/1/case/").status_code == 405
+
+
+def test_assigning_households_on_the_page(world, cast, client_for):
+    client = client_for(cast.admin)
+    url = f"/outreach/{world.campaign.pk}/pairings/?region={WANQUANZHUANG}&unpaired=on"
+    body = client.get(url).content.decode()
+    assert "张三" in body and "刘芳" not in body
+    response = client.post(
+        url,
+        {
+            "households": [world.zhang.pk, world.wang.pk, world.zhao.pk, world.qian.pk],
+            "mode": "spread",
+            "cadres": [cast.paired.pk, cast.village.pk],
+            "start": "2026-06-01",
+        },
+    )
+    assert response.status_code == 302
+    assert Pairing.objects.filter(cadre=cast.paired).count() == 2
+    assert Enrolment.objects.filter(cadre__isnull=True, region_id=WANQUANZHUANG).count() == 0
+
+
+def test_handover_on_the_page(paired, cast, client_for):
+    response = client_for(cast.admin).post(
+        f"/outreach/{paired.campaign.pk}/pairings/handover/",
+        {
+            "cadre": cast.paired.pk,
+            "successors": [cast.village.pk],
+            "on": "2026-06-15",
+            "reason": "调任",
+        },
+    )
+    assert response.status_code == 302
+    assert Pairing.objects.filter(cadre=cast.village, end__isnull=True).count() == 4
+
+
+def _xlsx(rows) -> io.BytesIO:
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write_string(r, c, value)
+    book.close()
+    buffer.seek(0)
+    buffer.name = "包联表.xlsx"
+    return buffer
+
+
+def test_importing_a_pairing_sheet(world, cast, client_for):
+    sheet = _xlsx(
+        [
+            ["户编号", "干部账号", "起始日期"],
+            [str(world.zhang.pk), "paired", "2026-06-02"],
+            [str(world.wang.pk), "village", ""],
+        ]
+    )
+    response = client_for(cast.admin).post(
+        f"/outreach/{world.campaign.pk}/pairings/import/", {"file": sheet}
+    )
+    assert response.status_code == 302
+    assert Pairing.objects.get(household=world.zhang).start == datetime.date(2026, 6, 2)
+    assert Pairing.objects.get(household=world.wang).cadre == cast.village
+
+
+def test_a_bad_pairing_sheet_names_row_and_column_and_writes_nothing(world, cast, client_for):
+    sheet = _xlsx(
+        [
+            ["户编号", "干部账号", "起始日期"],
+            [str(world.zhang.pk), "paired", ""],
+            ["999999", "nobody", "明天"],
+        ]
+    )
+    response = client_for(cast.admin).post(
+        f"/outreach/{world.campaign.pk}/pairings/import/", {"file": sheet}
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "第 3 行 A 列（户编号）" in body
+    assert "第 3 行 B 列（干部账号）" in body
+    assert "第 3 行 C 列（起始日期）" in body
+    assert Pairing.objects.count() == 0
+
+
+def test_the_monthly_rollup_sheet_by_township(paired, cast, client_for):
+    visit_log(
+        actor=cast.paired,
+        campaign=paired.campaign,
+        household=paired.wang,
+        data=visit_input(needs=["a", "b"]),
+    )
+    response = client_for(cast.admin).get(
+        f"/outreach/{paired.campaign.pk}/rollup.xlsx?month=2026-06"
+    )
+    assert response.status_code == 200
+    book = CalamineWorkbook.from_object(io.BytesIO(response.content))
+    rows = book.get_sheet_by_index(0).to_python()
+    header = rows[2]
+    assert header[:6] == [
+        "乡镇（街道）",
+        "在册户数",
+        "登记困难群众户数",
+        "本月走访户数",
+        "本月走访户次",
+        "本月发现诉求数",
+    ]
+    diaowo = next(r for r in rows if r[0] == "刁窝镇")
+    assert diaowo[1:] == [5, 1, 1, 1, 2]  # 张三 is 特困
+    assert rows[-1][0] == "合计" and rows[-1][1] == 6
+
+
+def test_the_household_page_has_an_outreach_section(paired, cast, client_for):
+    visit_log(
+        actor=cast.paired,
+        campaign=paired.campaign,
+        household=paired.wang,
+        data=visit_input(found="屋顶漏雨"),
+    )
+    body = client_for(cast.admin).get(f"/households/{paired.wang.pk}/").content.decode()
+    assert "屋顶漏雨" in body and "赵明" in body
+
+
+def test_the_home_page_lists_households_due(paired, cast, client_for):
+    body = client_for(cast.paired).get("/").content.decode()
+    assert "待走访的包联户" in body

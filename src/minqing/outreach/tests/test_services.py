@@ -1,0 +1,427 @@
+"""Each service: the rule, the refusal, the audit row; and the counters coverage reads."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from minqing.audit.models import AuditLog
+from minqing.outreach import hooks
+from minqing.outreach.models import (
+    Amendment,
+    Enrolment,
+    Flag,
+    FlagKind,
+    Need,
+    Pairing,
+    PairingKind,
+    Visit,
+)
+from minqing.outreach.selectors import coverage, coverage_table, gap_list, my_households
+from minqing.outreach.services import (
+    campaign_create,
+    need_raise_case,
+    pairing_handover,
+    pairings_assign,
+    pairings_spread,
+    visit_amend,
+    visit_code_send,
+    visit_confirm,
+    visit_flag,
+    visit_log,
+    visit_update,
+)
+from minqing.outreach.tests.conftest import ZHANG_PHONE, at, visit_input
+from minqing.testing import DIAOWO, WANQUANZHUANG
+
+START = datetime.date(2026, 6, 1)
+
+
+def _total(world, prefix="130681", **kwargs):
+    return coverage(world.campaign, prefix, **kwargs)[""]
+
+
+# Campaigns
+
+
+def test_campaign_enrols_every_household_of_its_regions_and_marks_must_visit_ones(world):
+    total = _total(world)
+    assert total.households == 6  # 周九 of 永清县 is not in 涿州市's campaign
+    assert total.rounds == [0, 0, 0]
+    assert (total.must_visit, total.overdue, total.unpaired) == (1, 0, 6)
+    zhang = Enrolment.objects.get(campaign=world.campaign, household=world.zhang)
+    assert zhang.next_due == datetime.date(2026, 6, 15)
+    assert AuditLog.objects.filter(entity="outreach.campaign", action="create").count() == 1
+
+
+def test_a_township_officer_cannot_start_a_county_campaign(world, cast):
+    with pytest.raises(PermissionDenied):
+        campaign_create(
+            actor=cast.township, name="x", kind="other", start=START, end=START, regions=["130681"]
+        )
+
+
+def test_a_campaign_with_a_bad_region_or_rule_is_refused_with_the_reason(world, cast):
+    with pytest.raises(ValidationError) as error:
+        campaign_create(
+            actor=cast.admin,
+            name="x",
+            kind="other",
+            start=START,
+            end=START,
+            regions=["1306"],
+            must_visit=[{"category": "nope", "every_days": 7}],
+        )
+    assert "1306" in str(error.value)
+    assert "nope" in str(error.value)
+
+
+# Visits and coverage
+
+
+def test_a_visit_counts_at_once_in_village_township_and_county(world, cast):
+    visit, created = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(aspects=["生活", "生产"], found="屋顶漏雨", needs=["修缮屋顶"]),
+    )
+    assert created and visit.round == 1
+    for prefix in ("130681", DIAOWO, WANQUANZHUANG):
+        total = _total(world, prefix)
+        assert total.rounds[0] == 1
+        assert total.visits == 1
+    table = {row["name"]: row["figures"] for row in coverage_table(world.campaign, "130681")}
+    assert table["刁窝镇"].rounds == [1, 0, 0]
+    assert table["双塔街道"].rounds == [0, 0, 0]
+    assert Need.objects.get().text == "修缮屋顶"
+    audit = AuditLog.objects.get(entity="outreach.visit", entity_id=str(visit.pk))
+    assert audit.actor == cast.paired
+
+
+def test_a_second_visit_is_round_two(world, cast):
+    for day in (10, 12):
+        visit, _ = visit_log(
+            actor=cast.paired,
+            campaign=world.campaign,
+            household=world.wang,
+            data=visit_input(visited_at=at(day)),
+        )
+    assert visit.round == 2
+    assert _total(world).rounds == [1, 1, 0]
+
+
+def test_the_same_offline_entry_posted_twice_makes_one_visit(world, cast):
+    data = visit_input(client_id="phone-1:42", needs=["低保申请"])
+    first, created = visit_log(
+        actor=cast.paired, campaign=world.campaign, household=world.zhao, data=data
+    )
+    again, created_again = visit_log(
+        actor=cast.paired, campaign=world.campaign, household=world.zhao, data=data
+    )
+    assert (created, created_again) == (True, False)
+    assert again.pk == first.pk
+    assert Visit.objects.count() == 1 and Need.objects.count() == 1
+    assert _total(world).rounds == [1, 0, 0]
+    assert _total(world).visits == 1
+
+
+def test_a_client_id_of_another_cadre_is_refused(world, cast):
+    data = visit_input(client_id="same")
+    visit_log(actor=cast.paired, campaign=world.campaign, household=world.zhao, data=data)
+    with pytest.raises(ValidationError):
+        visit_log(actor=cast.village, campaign=world.campaign, household=world.zhao, data=data)
+
+
+def test_a_cadre_cannot_log_a_visit_out_of_reach(world, cast):
+    with pytest.raises(PermissionDenied):
+        visit_log(
+            actor=cast.village, campaign=world.campaign, household=world.liu, data=visit_input()
+        )
+    assert Visit.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"visited_at": at(20, month=5)}, "不在活动"),
+        ({"visited_at": at(16)}, "不能晚于现在"),
+        ({"aspects": ["打牌"]}, "打牌"),
+        ({"photos": [("big.jpg", b"\xff\xd8\xff" + b"0" * (5 * 1024 * 1024))]}, "big.jpg"),
+        ({"photos": [("notes.txt", b"hello")]}, "notes.txt"),
+        ({"latitude": 39.5}, "同时填写"),
+    ],
+)
+def test_a_bad_visit_is_refused_with_the_reason(world, cast, kwargs, message):
+    with pytest.raises(ValidationError) as error:
+        visit_log(
+            actor=cast.paired,
+            campaign=world.campaign,
+            household=world.wang,
+            data=visit_input(**kwargs),
+        )
+    assert message in str(error.value)
+    assert Visit.objects.count() == 0
+    assert _total(world).visits == 0
+
+
+def test_photos_are_stored_through_the_storage(world, cast, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    visit, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(photos=[("门前.jpg", b"\xff\xd8\xff\xe0 photo")]),
+    )
+    photo = visit.photos.get()
+    assert photo.size == 10
+    assert (tmp_path / photo.file.name).read_bytes() == b"\xff\xd8\xff\xe0 photo"
+
+
+# Must-visit and the gap list
+
+
+def test_an_overdue_must_visit_household_is_in_the_gap_list_of_village_township_and_county(
+    world, cast, time_machine
+):
+    pairings_assign(
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=[world.zhang],
+        cadre=cast.paired,
+        start=START,
+    )
+    time_machine.move_to(at(20, 10), tick=False)
+    for prefix in (WANQUANZHUANG, DIAOWO, "130681"):
+        rows = list(gap_list(world.campaign, prefix))
+        assert [(r.household, r.cadre) for r in rows] == [(world.zhang, cast.paired)]
+    assert list(gap_list(world.campaign, "130681001")) == []
+    assert _total(world).overdue == 1
+
+    visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.zhang,
+        data=visit_input(visited_at=at(20, 9)),
+    )
+    assert list(gap_list(world.campaign, "130681")) == []
+    assert Enrolment.objects.get(household=world.zhang).next_due == datetime.date(2026, 7, 4)
+
+
+# Pairing
+
+
+def test_spreading_households_keeps_neighbours_together(world, cast):
+    shares = pairings_spread(
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=world.wanquanzhuang,
+        cadres=[cast.paired, cast.village],
+        start=START,
+    )
+    assert shares == {cast.paired.pk: 2, cast.village.pk: 2}
+    by_cadre = {
+        cadre: sorted(
+            Pairing.objects.filter(cadre=cadre).values_list("household__address", flat=True)
+        )
+        for cadre in (cast.paired, cast.village)
+    }
+    # Natural order: 东街2号, 东街4号 | 东街10号, 西街1号.
+    assert by_cadre[cast.paired] == ["万全庄村东街2号", "万全庄村东街4号"]
+    assert by_cadre[cast.village] == ["万全庄村东街10号", "万全庄村西街1号"]
+    assert _total(world, WANQUANZHUANG).unpaired == 0
+
+
+def test_a_household_already_paired_is_not_paired_again(world, cast):
+    pairings_assign(
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=[world.wang],
+        cadre=cast.paired,
+        start=START,
+    )
+    with pytest.raises(ValidationError) as error:
+        pairings_assign(
+            actor=cast.admin,
+            campaign=world.campaign,
+            households=[world.wang, world.zhao],
+            cadre=cast.village,
+            start=START,
+        )
+    assert "1 户已有包联干部" in str(error.value)
+    assert Pairing.objects.count() == 1
+
+
+def test_handover_keeps_history_and_leaves_no_household_unpaired(world, cast):
+    pairings_assign(
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=world.wanquanzhuang,
+        cadre=cast.paired,
+        start=START,
+    )
+    shares = pairing_handover(
+        actor=cast.admin,
+        campaign=world.campaign,
+        cadre=cast.paired,
+        successors=[cast.village],
+        on=datetime.date(2026, 6, 10),
+        reason="调离",
+    )
+    assert shares == {cast.village.pk: 4}
+    ended = Pairing.objects.filter(cadre=cast.paired)
+    assert ended.count() == 4 and all(p.end == datetime.date(2026, 6, 10) for p in ended)
+    assert Pairing.objects.filter(cadre=cast.village, end__isnull=True).count() == 4
+    assert _total(world, WANQUANZHUANG).unpaired == 0
+    assert set(
+        Enrolment.objects.filter(cadre=cast.village).values_list("household", flat=True)
+    ) == {h.pk for h in world.wanquanzhuang}
+    assert AuditLog.objects.filter(entity="outreach.pairing", action="handover").exists()
+
+
+def test_my_households_puts_what_is_due_first(world, cast, time_machine):
+    pairings_assign(
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=world.wanquanzhuang,
+        cadre=cast.paired,
+        start=START,
+    )
+    visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(visited_at=at(14), promised="下周送棉被"),
+    )
+    visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.qian,
+        data=visit_input(visited_at=at(14, 11)),
+    )
+    time_machine.move_to(at(20, 10), tick=False)
+    order = [row.household.head_name for row in my_households(cast.paired)]
+    # overdue 五必访, never visited, promised follow-up, visited.
+    assert order == ["张三", "赵六", "王五", "钱七"]
+
+
+# Supervision
+
+
+def test_one_cadre_in_two_villages_within_ten_minutes_is_flagged(world, cast):
+    first, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(visited_at=at(15, 9, 0)),
+    )
+    second, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.sun,
+        data=visit_input(visited_at=at(15, 9, 6)),
+    )
+    _third, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.zhao,
+        data=visit_input(visited_at=at(15, 9, 30)),
+    )
+    flagged = set(Flag.objects.filter(kind=FlagKind.AUTO).values_list("visit", flat=True))
+    assert flagged == {first.pk, second.pk}
+    assert "东张村" in Flag.objects.get(visit=first).reason
+
+
+def test_a_supervisor_flags_a_visit_and_a_cadre_may_not(world, cast):
+    visit, _ = visit_log(
+        actor=cast.paired, campaign=world.campaign, household=world.wang, data=visit_input()
+    )
+    with pytest.raises(PermissionDenied):
+        visit_flag(actor=cast.village, visit=visit, reason="照片重复")
+    flag = visit_flag(actor=cast.supervisor, visit=visit, reason="照片重复")
+    assert flag.kind == FlagKind.MANUAL and flag.flagged_by == cast.supervisor
+
+
+# Editing, amendments, confirmation
+
+
+def test_the_author_edits_within_24_hours_then_only_amends(world, cast, time_machine):
+    visit, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(found="漏雨"),
+    )
+    with pytest.raises(PermissionDenied):
+        visit_update(actor=cast.village, visit=visit, found="改")
+    visit_update(actor=cast.paired, visit=visit, found="屋顶漏雨，墙体开裂")
+    assert Visit.objects.get().found == "屋顶漏雨，墙体开裂"
+    time_machine.move_to(at(16, 10, 1), tick=False)
+    with pytest.raises(ValidationError) as error:
+        visit_update(actor=cast.paired, visit=visit, found="再改")
+    assert "24 小时" in str(error.value)
+    visit_amend(actor=cast.paired, visit=visit, text="补充：已联系村委会")
+    visit_amend(actor=cast.paired, visit=visit, text="补充：已修好")
+    assert list(Amendment.objects.values_list("text", flat=True)) == [
+        "补充：已联系村委会",
+        "补充：已修好",
+    ]
+    assert Visit.objects.get().found == "屋顶漏雨，墙体开裂"
+
+
+def test_the_household_confirms_with_the_code_sent_to_its_phone(
+    world, cast, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr(hooks, "sms_sender", lambda phone, text: sent.append((phone, text)))
+    visit, _ = visit_log(
+        actor=cast.paired, campaign=world.campaign, household=world.zhang, data=visit_input()
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        masked = visit_code_send(actor=cast.paired, visit=visit)
+    assert masked == "138****5678"
+    phone, text = sent[0]
+    assert phone == ZHANG_PHONE
+    code = text.split("验证码 ")[1][:6]
+    with pytest.raises(ValidationError):
+        visit_confirm(
+            actor=cast.paired, visit=visit, code="000000" if code != "000000" else "111111"
+        )
+    visit_confirm(actor=cast.paired, visit=visit, code=code)
+    visit.refresh_from_db()
+    assert visit.confirmed_at is not None and visit.confirm_method == "code"
+    assert ZHANG_PHONE not in str(list(AuditLog.objects.values_list("changes", flat=True)))
+
+
+# Needs → cases
+
+
+def test_a_need_becomes_a_case_through_the_hook(world, cast, monkeypatch):
+    visit, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(needs=["修缮屋顶"]),
+    )
+    need = visit.needs.get()
+    with pytest.raises(ValidationError):
+        need_raise_case(actor=cast.paired, need=need)
+    raised = []
+    monkeypatch.setattr(
+        hooks, "case_raiser", lambda actor, n: raised.append(n.text) or "AJ-2026-0001"
+    )
+    need_raise_case(actor=cast.paired, need=need)
+    assert Need.objects.get().case_number == "AJ-2026-0001"
+    assert raised == ["修缮屋顶"]
+    with pytest.raises(ValidationError):
+        need_raise_case(actor=cast.paired, need=Need.objects.get())
+    assert raised == ["修缮屋顶"]
+
+
+def test_pairing_kinds_are_data(world, cast):
+    assert {k.value for k in PairingKind} == {
+        "leader_township",
+        "department_village",
+        "cadre_household",
+        "cadre_compound",
+    }
