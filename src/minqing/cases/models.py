@@ -74,7 +74,11 @@ class CaseCategory(models.Model):
     code = models.CharField(_("代码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=50)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级类别"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("上级类别"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     kind = models.CharField(_("默认性质"), max_length=10, choices=Kind.choices)
@@ -136,6 +140,9 @@ class CaseSequence(models.Model):
             models.UniqueConstraint(fields=["county", "year"], name="casesequence_unique")
         ]
 
+    def __str__(self):
+        return f"{self.county}-{self.year}: {self.last}"
+
 
 class Case(models.Model):
     number = models.CharField(_("案件编号"), max_length=20, unique=True)
@@ -153,26 +160,42 @@ class Case(models.Model):
         Region, verbose_name=_("所属区划"), on_delete=models.PROTECT, related_name="+"
     )
     household = models.ForeignKey(
-        Household, verbose_name=_("涉及户"), null=True, blank=True, on_delete=models.PROTECT,
+        Household,
+        verbose_name=_("涉及户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="cases",
     )
     people = models.ManyToManyField(
         Person, verbose_name=_("涉及人员"), blank=True, related_name="cases"
     )
     unit = models.ForeignKey(
-        OrgUnit, verbose_name=_("承办单位"), null=True, blank=True, on_delete=models.PROTECT,
+        OrgUnit,
+        verbose_name=_("承办单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     leader = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("包案领导"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="led_cases",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("包案领导"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="led_cases",
     )
     team = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("工作专班"), blank=True, related_name="team_cases"
     )
     handler = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("承办人"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="handled_cases",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("承办人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="handled_cases",
     )
     public = models.BooleanField(_("可公开"), default=False)
 
@@ -190,14 +213,20 @@ class Case(models.Model):
     accepted_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     answered_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     outcome = models.CharField(_("办理结果"), max_length=10, choices=Outcome.choices, blank=True)
     answer = models.TextField(_("办理情况"), blank=True)
     verified_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     closed_at = models.DateTimeField(_("销号时间"), null=True, blank=True)
@@ -218,7 +247,11 @@ class Case(models.Model):
     reopened_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
     supervised = models.BooleanField(_("挂牌督办"), default=False)
     merged_into = models.ForeignKey(
-        "self", verbose_name=_("合并至"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("合并至"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="merged_cases",
     )
     updated_at = models.DateTimeField(auto_now=True)
@@ -236,7 +269,8 @@ class Case(models.Model):
             models.Index(fields=["handler", "status"], name="case_handler_status_idx"),
             # Overdue now (ledger filter, figures): only open overdue cases are in it.
             models.Index(
-                fields=["region", "id"], name="case_overdue_idx",
+                fields=["region", "id"],
+                name="case_overdue_idx",
                 condition=Q(overdue=True) & ~Q(status__in=FINISHED),
             ),
             # Open cases by their deadline (ledger's deadline filter, my cases).
@@ -249,7 +283,8 @@ class Case(models.Model):
             ),
             # Supervision board.
             models.Index(
-                fields=["region", "id"], name="case_supervised_idx",
+                fields=["region", "id"],
+                name="case_supervised_idx",
                 condition=Q(supervised=True) & ~Q(status__in=FINISHED),
             ),
             # Figures by period.
@@ -282,6 +317,9 @@ class CaseEvent(models.Model):
     class Meta:
         indexes = [models.Index(fields=["case", "at"], name="caseevent_case_at_idx")]
 
+    def __str__(self):
+        return f"{self.case_id} {self.action}"
+
 
 class Rating(models.TextChoices):
     SATISFIED = "satisfied", _("满意")
@@ -311,6 +349,9 @@ class ReturnContact(models.Model):
         verbose_name = _("回访")
         indexes = [models.Index(fields=["case", "at"], name="returncontact_case_at_idx")]
 
+    def __str__(self):
+        return f"{self.case_id} {self.rating}"
+
     @property
     def accepted(self) -> bool:
         return self.rating != Rating.NOT or bool(self.exception_reason)
@@ -334,7 +375,10 @@ class Extension(models.Model):
         max_length=10, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -349,6 +393,9 @@ class Extension(models.Model):
             )
         ]
 
+    def __str__(self):
+        return f"{self.case_id} +{self.workdays}"
+
 
 class Supervision(models.Model):
     """挂牌督办."""
@@ -362,13 +409,19 @@ class Supervision(models.Model):
     class Meta:
         verbose_name = _("挂牌督办")
 
+    def __str__(self):
+        return f"{self.case_id} {self.until}"
+
 
 class Notification(models.Model):
     """A message to a person or to a unit (the sweep's overdue and escalation notices)."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notifications")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="case_notifications",
     )
     unit = models.ForeignKey(
@@ -384,6 +437,9 @@ class Notification(models.Model):
             models.Index(fields=["unit", "-at"], name="notification_unit_idx"),
         ]
 
+    def __str__(self):
+        return self.text
+
 
 class Attachment(models.Model):
     """A file on a case, kept in the database so that it follows the case's scope."""
@@ -397,6 +453,9 @@ class Attachment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name
 
 
 # Disputes and mediation (人民调解)
@@ -445,6 +504,9 @@ class Dispute(models.Model):
     class Meta:
         verbose_name = _("矛盾纠纷调解")
 
+    def __str__(self):
+        return f"{self.case_id}"
+
 
 class PartyRole(models.TextChoices):
     APPLICANT = "applicant", _("申请人")
@@ -459,6 +521,9 @@ class DisputeParty(models.Model):
     address = models.CharField(_("住所"), max_length=200, blank=True)
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL)
 
+    def __str__(self):
+        return self.name
+
 
 class MediationSession(models.Model):
     dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="sessions")
@@ -468,6 +533,9 @@ class MediationSession(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+
+    def __str__(self):
+        return f"{self.held_on} {self.place}"
 
 
 # The State Council's holiday arrangement for years chinesecalendar does not know yet.
@@ -484,6 +552,9 @@ class HolidayYear(models.Model):
     class Meta:
         verbose_name = _("节假日安排")
 
+    def __str__(self):
+        return f"{self.year}"
+
 
 class HolidayDay(models.Model):
     year = models.ForeignKey(HolidayYear, on_delete=models.CASCADE, related_name="days")
@@ -493,3 +564,6 @@ class HolidayDay(models.Model):
 
     class Meta:
         ordering = ["day"]
+
+    def __str__(self):
+        return f"{self.day}"

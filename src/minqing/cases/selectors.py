@@ -110,8 +110,9 @@ def case_list(user, f: CaseFilter) -> QuerySet[Case]:
         qs = qs.filter(kind=f.kind)
     if f.category:
         ids = list(
-            CaseCategory.objects.filter(Q(code=f.category) | Q(parent__code=f.category))
-            .values_list("pk", flat=True)
+            CaseCategory.objects.filter(
+                Q(code=f.category) | Q(parent__code=f.category)
+            ).values_list("pk", flat=True)
         )
         qs = qs.filter(category_id__in=ids)
     if f.status == "open":
@@ -147,10 +148,26 @@ def case_list(user, f: CaseFilter) -> QuerySet[Case]:
 
 def for_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
     return qs.select_related("category__parent", "region", "unit", "leader", "household").only(
-        "id", "number", "title", "kind", "level", "status", "due_at", "overdue", "supervised",
-        "registered_at", "region__short_name", "region__code", "category__name",
-        "category__parent__name", "unit__name", "leader__full_name", "leader__username",
-        "household__head_name", "escalated_count", "extension_count",
+        "id",
+        "number",
+        "title",
+        "kind",
+        "level",
+        "status",
+        "due_at",
+        "overdue",
+        "supervised",
+        "registered_at",
+        "region__short_name",
+        "region__code",
+        "category__name",
+        "category__parent__name",
+        "unit__name",
+        "leader__full_name",
+        "leader__username",
+        "household__head_name",
+        "escalated_count",
+        "extension_count",
     )
 
 
@@ -193,7 +210,8 @@ def my_cases(user, *, limit: int = 50) -> MyCases:
     return MyCases(
         assign=rows(
             at_level.filter(status__in=[Status.REGISTERED, Status.SENT_BACK, Status.ESCALATED])
-            if manager else none
+            if manager
+            else none
         ),
         accept=rows(scope.filter(mine, status=Status.ASSIGNED)),
         act=rows(
@@ -201,19 +219,27 @@ def my_cases(user, *, limit: int = 50) -> MyCases:
         ),
         verify=rows(
             at_level.filter(status=Status.ANSWERED).exclude(handler=user).exclude(answered_by=user)
-            if checker else none, order=("answered_at", "id"),
+            if checker
+            else none,
+            order=("answered_at", "id"),
         ),
         call_back=rows(
             at_level.filter(status__in=[Status.ANSWERED, Status.VERIFIED]).exclude(
                 Exists(contacted)
-            ) if checker else none, order=("answered_at", "id"),
+            )
+            if checker
+            else none,
+            order=("answered_at", "id"),
         ),
-        close=rows(at_level.filter(status=Status.VERIFIED) if manager else none,
-                   order=("verified_at", "id")),
+        close=rows(
+            at_level.filter(status=Status.VERIFIED) if manager else none,
+            order=("verified_at", "id"),
+        ),
         notifications=list(
             Notification.objects.filter(Q(user=user) | unit_note)
             .filter(prefix_q("case__region_id", user.reach))
-            .select_related("case").order_by("-at")[:20]
+            .select_related("case")
+            .order_by("-at")[:20]
         ),
     )
 
@@ -241,7 +267,13 @@ def case_timeline(case: Case) -> list:
 
 
 def similar_open_cases(
-    user, *, text: str, region_code: str, household_id=None, category_id=None, exclude=None,
+    user,
+    *,
+    text: str,
+    region_code: str,
+    household_id=None,
+    category_id=None,
+    exclude=None,
     limit: int = 5,
 ) -> list[tuple[Case, int]]:
     """Open cases of the same household or village in the last 90 days whose text is like

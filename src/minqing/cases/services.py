@@ -39,7 +39,6 @@ from minqing.cases.models import (
     Rating,
     ReturnContact,
     Source,
-    Status,
     Supervision,
 )
 from minqing.cases.workflow import MOVES, may
@@ -77,7 +76,12 @@ def _event(case, actor, action, *, before="", after="", note="", data=None) -> C
 
 
 def _apply(
-    *, actor, case: Case, name: str, changes: dict | None = None, note: str = "",
+    *,
+    actor,
+    case: Case,
+    name: str,
+    changes: dict | None = None,
+    note: str = "",
     data: dict | None = None,
 ) -> Case:
     """Make move ``name`` on ``case`` (as the caller loaded it) or refuse it. The caller runs
@@ -90,7 +94,8 @@ def _apply(
         )
     if not may(actor, case, name):
         raise PermissionDenied(
-            _("您不能对案件 %(number)s 执行“%(move)s”") % {"number": case.number, "move": move.label}
+            _("您不能对案件 %(number)s 执行“%(move)s”")
+            % {"number": case.number, "move": move.label}
         )
     values = dict(changes or {})
     if move.target:
@@ -104,7 +109,9 @@ def _apply(
     if not won:
         current = Case.objects.filter(pk=case.pk).first()
         raise ValidationError(
-            _("案件 %(number)s 刚刚已被他人处理（现为“%(status)s”），您的“%(move)s”未执行，请刷新后查看")
+            _(
+                "案件 %(number)s 刚刚已被他人处理（现为“%(status)s”），您的“%(move)s”未执行，请刷新后查看"
+            )
             % {
                 "number": case.number,
                 "status": current.get_status_display() if current else "—",
@@ -151,7 +158,9 @@ def _allocate_number(county: str, year: int) -> str:
 def _category(code: str) -> CaseCategory:
     category = CaseCategory.objects.filter(code=code, active=True).select_related("parent").first()
     if category is None or category.parent_id is None:
-        raise ValidationError({"category": _("案件类别“%(code)s”不存在，请选择二级类别") % {"code": code}})
+        raise ValidationError(
+            {"category": _("案件类别“%(code)s”不存在，请选择二级类别") % {"code": code}}
+        )
     return category
 
 
@@ -252,8 +261,14 @@ def case_register(
 
 @transaction.atomic(durable=True)
 def case_assign(
-    *, actor, case: Case, unit: OrgUnit | None = None, handler: User | None = None,
-    leader: User | None = None, team=(), note: str = "",
+    *,
+    actor,
+    case: Case,
+    unit: OrgUnit | None = None,
+    handler: User | None = None,
+    leader: User | None = None,
+    team=(),
+    note: str = "",
 ) -> Case:
     """派单: to a handling unit and/or a handler, under a responsible leader."""
     if unit is None and handler is None:
@@ -267,8 +282,15 @@ def case_assign(
     if leader is not None:
         changes["leader"] = leader
     case = _apply(
-        actor=actor, case=case, name="assign", changes=changes, note=note,
-        data={"unit": unit.name if unit else "", "handler": handler.display_name if handler else ""},
+        actor=actor,
+        case=case,
+        name="assign",
+        changes=changes,
+        note=note,
+        data={
+            "unit": unit.name if unit else "",
+            "handler": handler.display_name if handler else "",
+        },
     )
     if team:
         case.team.set(team)
@@ -299,13 +321,18 @@ def case_send_back(*, actor, case: Case, reason: str, basis: str) -> Case:
     limit = deadlines.after_workdays(case.assigned_at, rule.sendback_workdays)
     if timezone.now() > limit:
         raise ValidationError(
-            _("退单须在派单后 %(n)s 个工作日内提出（截至 %(limit)s），已超过时限，请签收办理或申请升级")
+            _(
+                "退单须在派单后 %(n)s 个工作日内提出（截至 %(limit)s），已超过时限，请签收办理或申请升级"
+            )
             % {"n": rule.sendback_workdays, "limit": f"{timezone.localtime(limit):%Y-%m-%d %H:%M}"}
         )
     return _apply(
-        actor=actor, case=case, name="send_back",
+        actor=actor,
+        case=case,
+        name="send_back",
         changes={"sent_back_count": F("sent_back_count") + 1, "handler": None, "unit": None},
-        note=reason, data={"basis": basis},
+        note=reason,
+        data={"basis": basis},
     )
 
 
@@ -318,7 +345,9 @@ def case_start(*, actor, case: Case, note: str = "") -> Case:
 def case_answer(*, actor, case: Case, outcome: str, answer: str) -> Case:
     """办结反馈, with one of the four outcomes."""
     if outcome not in Outcome.values:
-        raise ValidationError({"outcome": _("请选择办理结果（解决到位、解释到位、帮扶到位或依法处理）")})
+        raise ValidationError(
+            {"outcome": _("请选择办理结果（解决到位、解释到位、帮扶到位或依法处理）")}
+        )
     answer = _require_text(answer, _("办理情况"))
     now = timezone.now()
     changes = deadlines.due_fields(case, None) | {
@@ -387,11 +416,17 @@ def _escalate(*, actor, case: Case, reason: str) -> Case:
         "escalated_count": F("escalated_count") + 1,
     }
     case = _apply(
-        actor=actor, case=case, name="escalate", changes=changes, note=reason,
+        actor=actor,
+        case=case,
+        name="escalate",
+        changes=changes,
+        note=reason,
         data={"level": [case.level, upper]},
     )
     text = _("案件 %(n)s 已升级至%(level)s办理：%(reason)s") % {
-        "n": case.number, "level": case.get_level_display(), "reason": reason,
+        "n": case.number,
+        "level": case.get_level_display(),
+        "reason": reason,
     }
     _notify(case, text, extra_units=[unit] if unit else [])
     return case
@@ -413,7 +448,11 @@ def case_merge(*, actor, case: Case, into: Case, reason: str = "") -> Case:
     if into.region_id[:6] != case.region_id[:6] or (actor and not actor.reaches(into.region_id)):
         raise ValidationError(_("只能合并到本辖区内的案件"))
     case = _apply(
-        actor=actor, case=case, name="merge", changes={"merged_into": into}, note=reason,
+        actor=actor,
+        case=case,
+        name="merge",
+        changes={"merged_into": into},
+        note=reason,
         data={"into": into.number},
     )
     _event(into, actor, "merged_in", note=reason, data={"from": case.number})
@@ -460,12 +499,18 @@ def return_contact_record(
             raise PermissionDenied(_("只有督查人员可以认定不满意件不予重办"))
     case = _apply(actor=actor, case=case, name="contact", data={"rating": rating})
     contact = ReturnContact.objects.create(
-        case=case, by=actor, rating=rating, method=method, note=note.strip(),
+        case=case,
+        by=actor,
+        rating=rating,
+        method=method,
+        note=note.strip(),
         exception_reason=exception_reason,
     )
     if rating == Rating.NOT and not exception_reason:
         _reopen(
-            actor=actor, case=case, name="reopen",
+            actor=actor,
+            case=case,
+            name="reopen",
             reason=_("回访不满意：%(note)s") % {"note": note.strip() or "—"},
         )
     return contact
@@ -478,11 +523,10 @@ def extension_request(*, actor, case: Case, workdays: int, reason: str) -> Exten
     reason = _require_text(reason, _("延期理由"))
     if case.extensions.filter(status=ExtensionStatus.PENDING).exists():
         raise ValidationError(_("该案件已有一份待审批的延期申请"))
-    case = _apply(actor=actor, case=case, name="extend_request", note=reason,
-                  data={"workdays": workdays})
-    return Extension.objects.create(
-        case=case, workdays=workdays, reason=reason, requested_by=actor
+    case = _apply(
+        actor=actor, case=case, name="extend_request", note=reason, data={"workdays": workdays}
     )
+    return Extension.objects.create(case=case, workdays=workdays, reason=reason, requested_by=actor)
 
 
 @transaction.atomic(durable=True)
@@ -500,11 +544,19 @@ def extension_decide(*, actor, extension: Extension, approve: bool, note: str = 
         changes = deadlines.due_fields(case, due, rule) | {
             "extension_count": F("extension_count") + 1
         }
-    _apply(actor=actor, case=case, name="extend_decide", changes=changes, note=note,
-           data={"approved": approve, "workdays": extension.workdays})
+    _apply(
+        actor=actor,
+        case=case,
+        name="extend_decide",
+        changes=changes,
+        note=note,
+        data={"approved": approve, "workdays": extension.workdays},
+    )
     won = Extension.objects.filter(pk=extension.pk, status=ExtensionStatus.PENDING).update(
         status=ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED,
-        decided_by=actor, decided_at=timezone.now(), decision_note=note,
+        decided_by=actor,
+        decided_at=timezone.now(),
+        decision_note=note,
     )
     if not won:
         raise ValidationError(_("该延期申请已被他人审批"))
@@ -518,8 +570,14 @@ def case_supervise(*, actor, case: Case, note: str, until: datetime.date) -> Sup
     note = _require_text(note, _("督办要求"))
     if until < timezone.localdate():
         raise ValidationError({"until": _("督办期限不能早于今天")})
-    case = _apply(actor=actor, case=case, name="supervise", changes={"supervised": True},
-                  note=note, data={"until": until.isoformat()})
+    case = _apply(
+        actor=actor,
+        case=case,
+        name="supervise",
+        changes={"supervised": True},
+        note=note,
+        data={"until": until.isoformat()},
+    )
     supervision = Supervision.objects.create(case=case, by=actor, note=note, until=until)
     _notify(case, _("案件 %(n)s 已被挂牌督办，督办期限 %(d)s") % {"n": case.number, "d": until})
     return supervision
@@ -533,8 +591,12 @@ def case_attach(*, actor, case: Case, upload) -> "Attachment":  # noqa: F821
         raise ValidationError({"file": _("附件不能超过 10 MB")})
     _apply(actor=actor, case=case, name="attach", data={"file": upload.name})
     return Attachment.objects.create(
-        case=case, name=upload.name[:200], content_type=upload.content_type or "",
-        size=upload.size, data=upload.read(), uploaded_by=actor,
+        case=case,
+        name=upload.name[:200],
+        content_type=upload.content_type or "",
+        size=upload.size,
+        data=upload.read(),
+        uploaded_by=actor,
     )
 
 
@@ -558,8 +620,12 @@ class SweepReport:
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return _("标记逾期 %(m)s 件，自动升级 %(e)s 件，已由其他进程处理 %(s)s 件，出错 %(x)s 件") % {
-            "m": len(self.marked_overdue), "e": len(self.escalated), "s": self.skipped,
+        return _(
+            "标记逾期 %(m)s 件，自动升级 %(e)s 件，已由其他进程处理 %(s)s 件，出错 %(x)s 件"
+        ) % {
+            "m": len(self.marked_overdue),
+            "e": len(self.escalated),
+            "s": self.skipped,
             "x": len(self.errors),
         }
 
@@ -585,13 +651,24 @@ def _mark_overdue_batch(now, batch: int, report: SweepReport) -> int:
         events, audits, notes = [], [], []
         for pk, number, region, leader, unit, due in claimed:
             text = _("案件 %(n)s 已超过办理期限（%(d)s）") % {
-                "n": number, "d": f"{timezone.localtime(due):%Y-%m-%d %H:%M}",
+                "n": number,
+                "d": f"{timezone.localtime(due):%Y-%m-%d %H:%M}",
             }
-            events.append(CaseEvent(case_id=pk, at=now, actor_name=_("系统"), action="overdue",
-                                    note=text))
-            audits.append(AuditLog(at=now, source=origin.source, ip=origin.ip, entity=ENTITY,
-                                   entity_id=str(pk), action="overdue", region_code=region,
-                                   changes={"overdue": [False, True]}))
+            events.append(
+                CaseEvent(case_id=pk, at=now, actor_name=_("系统"), action="overdue", note=text)
+            )
+            audits.append(
+                AuditLog(
+                    at=now,
+                    source=origin.source,
+                    ip=origin.ip,
+                    entity=ENTITY,
+                    entity_id=str(pk),
+                    action="overdue",
+                    region_code=region,
+                    changes={"overdue": [False, True]},
+                )
+            )
             if leader:
                 notes.append(Notification(case_id=pk, user_id=leader, at=now, text=text))
             if unit:
@@ -621,8 +698,14 @@ def _escalate_due(now, report: SweepReport) -> None:
                 if case is None:
                     report.skipped += 1
                     continue
-                days = (timezone.localtime(now).date() - timezone.localtime(case.due_at).date()).days
-                _escalate(actor=None, case=case, reason=_("逾期 %(d)s 天未办结，按规则自动升级") % {"d": days})
+                days = (
+                    timezone.localtime(now).date() - timezone.localtime(case.due_at).date()
+                ).days
+                _escalate(
+                    actor=None,
+                    case=case,
+                    reason=_("逾期 %(d)s 天未办结，按规则自动升级") % {"d": days},
+                )
                 report.escalated.append(case.number)
         except ValidationError as error:
             if "刚刚已被他人处理" in " ".join(error.messages):
@@ -655,14 +738,20 @@ def parse_holiday_lines(text: str) -> list[tuple[datetime.date, bool, str]]:
             continue
         parts = line.split()
         if len(parts) != 3 or parts[1] not in ("休", "班"):
-            errors.append(_("第 %(n)s 行“%(line)s”格式不对，应为“日期 休/班 节日”") % {"n": number, "line": line})
+            errors.append(
+                _("第 %(n)s 行“%(line)s”格式不对，应为“日期 休/班 节日”")
+                % {"n": number, "line": line}
+            )
             continue
         try:
             first, _sep, last = parts[0].partition("~")
             start = datetime.date.fromisoformat(first)
             end = datetime.date.fromisoformat(last) if last else start
         except ValueError:
-            errors.append(_("第 %(n)s 行的日期“%(d)s”无效，应为 2027-01-01 的形式") % {"n": number, "d": parts[0]})
+            errors.append(
+                _("第 %(n)s 行的日期“%(d)s”无效，应为 2027-01-01 的形式")
+                % {"n": number, "d": parts[0]}
+            )
             continue
         if end < start or (end - start).days > 15:
             errors.append(_("第 %(n)s 行的日期范围无效") % {"n": number})
@@ -685,7 +774,9 @@ def holiday_year_save(*, actor, year: int, document: str, days_text: str) -> "Ho
     if actor is not None and not (actor.can(Cap.MANAGE_USERS) and len(actor.reach) <= 6):
         raise PermissionDenied(_("只有县级管理员可以录入节假日安排"))
     if workdays.library_knows(year):
-        raise ValidationError({"year": _("%(y)s 年的节假日安排已由内置日历提供，无需录入") % {"y": year}})
+        raise ValidationError(
+            {"year": _("%(y)s 年的节假日安排已由内置日历提供，无需录入") % {"y": year}}
+        )
     if not 2000 <= year <= 2100:
         raise ValidationError({"year": _("年份 %(y)s 无效") % {"y": year}})
     document = _require_text(document, _("文件名称或文号"))
@@ -695,20 +786,23 @@ def holiday_year_save(*, actor, year: int, document: str, days_text: str) -> "Ho
     wrong = [d for d, _w, _n in days if d.year != year]
     if wrong:
         raise ValidationError({"days": _("日期 %(d)s 不在 %(y)s 年") % {"d": wrong[0], "y": year}})
-    for day, workday, name in days:
+    for day, workday, _name in days:
         if workday and day.weekday() < 5:
             raise ValidationError({"days": _("%(d)s 是工作日，不能标为调休上班") % {"d": day}})
     before = list(HolidayDay.objects.filter(year_id=year).values_list("day", "workday"))
     entry, _created = HolidayYear.objects.update_or_create(
-        year=year, defaults={"document": document, "entered_by": actor,
-                             "entered_at": timezone.now()},
+        year=year,
+        defaults={"document": document, "entered_by": actor, "entered_at": timezone.now()},
     )
     HolidayDay.objects.filter(year=entry).delete()
     HolidayDay.objects.bulk_create(
         [HolidayDay(year=entry, day=d, workday=w, name=n) for d, w, n in days]
     )
     audit_record(
-        actor=actor, action="holidays", entity="cases.holidayyear", entity_id=year,
+        actor=actor,
+        action="holidays",
+        entity="cases.holidayyear",
+        entity_id=year,
         region_code=actor.reach if actor else "",
         changes={
             "document": [None, document],
@@ -792,13 +886,20 @@ def mediation_result_record(
     if result == MediationResult.AGREEMENT:
         if agreement is None:
             raise ValidationError(_("达成协议的，须填写调解协议内容"))
-        for key, label in (("facts", _("纠纷主要事实、争议事项")), ("terms", _("达成协议的内容")),
-                           ("performance_method", _("履行方式")), ("signatures", _("签名盖章"))):
+        for key, label in (
+            ("facts", _("纠纷主要事实、争议事项")),
+            ("terms", _("达成协议的内容")),
+            ("performance_method", _("履行方式")),
+            ("signatures", _("签名盖章")),
+        ):
             fields[key] = _require_text(getattr(agreement, key), label)
         if agreement.perform_by < agreement.signed_on:
             raise ValidationError({"perform_by": _("履行期限不能早于协议签订日期")})
-        fields |= {"perform_by": agreement.perform_by, "signed_on": agreement.signed_on,
-                   "performance": Performance.PENDING}
+        fields |= {
+            "perform_by": agreement.perform_by,
+            "signed_on": agreement.signed_on,
+            "performance": Performance.PENDING,
+        }
     _apply(actor=actor, case=case, name="mediate", data={"result": result})
     for key, value in fields.items():
         setattr(dispute, key, value)
@@ -820,9 +921,14 @@ def judicial_confirmation_apply(*, actor, case: Case, applied_on: datetime.date)
     if late < 0:
         raise ValidationError({"applied_on": _("申请日期不能早于协议签订日期")})
     if late > JUDICIAL_DAYS:
-        raise ValidationError({"applied_on": _(
-            "司法确认须在调解协议生效之日起 30 日内申请：协议于 %(s)s 签订，%(a)s 已是第 %(d)s 日"
-        ) % {"s": dispute.signed_on, "a": applied_on, "d": late}})
+        raise ValidationError(
+            {
+                "applied_on": _(
+                    "司法确认须在调解协议生效之日起 30 日内申请：协议于 %(s)s 签订，%(a)s 已是第 %(d)s 日"
+                )
+                % {"s": dispute.signed_on, "a": applied_on, "d": late}
+            }
+        )
     _apply(actor=actor, case=case, name="mediate", data={"judicial_applied_on": str(applied_on)})
     dispute.judicial_applied_on = applied_on
     dispute.save(update_fields=["judicial_applied_on"])

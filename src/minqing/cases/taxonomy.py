@@ -5,54 +5,132 @@ property, forest and land transfer, demolition, public order) and the needs the 
 
 # (code, name, default kind, [(code, name), ...])
 CATEGORIES = [
-    ("pollution", "环境污染", "dispute", [
-        ("pollution.water", "水污染"), ("pollution.air", "大气污染"),
-        ("pollution.noise", "噪声扰民"), ("pollution.waste", "垃圾与废弃物"),
-    ]),
-    ("safety", "安全隐患", "hazard", [
-        ("safety.life", "危及生命财产安全"), ("safety.house", "危房"),
-        ("safety.geo", "地质灾害隐患"), ("safety.fire", "消防隐患"),
-        ("safety.road", "道路交通隐患"),
-    ]),
-    ("property", "财产权益", "dispute", [
-        ("property.debt", "债务纠纷"), ("property.neighbour", "相邻关系"),
-        ("property.family", "婚姻家庭与继承"), ("property.wage", "拖欠工资"),
-    ]),
-    ("land", "林地与土地流转", "dispute", [
-        ("land.contract", "土地承包经营"), ("land.transfer", "土地流转"),
-        ("land.forest", "林地林权"), ("land.homestead", "宅基地"),
-    ]),
-    ("demolition", "征地拆迁", "dispute", [
-        ("demolition.compensation", "补偿安置"), ("demolition.resettlement", "移民安置"),
-    ]),
-    ("order", "治安秩序", "dispute", [
-        ("order.fight", "打架斗殴"), ("order.fraud", "电信诈骗"),
-        ("order.public", "公共秩序"),
-    ]),
-    ("housing", "住房保障", "need", [
-        ("housing.repair", "房屋维修加固"), ("housing.rebuild", "灾后重建"),
-        ("housing.heating", "冬季取暖"),
-    ]),
-    ("relief", "社会救助", "need", [
-        ("relief.dibao", "低保与特困"), ("relief.temporary", "临时救助"),
-        ("relief.disabled", "残疾人帮扶"), ("relief.elderly", "留守老人与儿童"),
-    ]),
-    ("utilities", "水电气暖", "need", [
-        ("utilities.water", "饮水"), ("utilities.power", "供电"),
-        ("utilities.gas", "燃气与供暖"), ("utilities.road", "道路与桥梁"),
-    ]),
-    ("employment", "就业创业", "need", [
-        ("employment.job", "就业岗位"), ("employment.training", "技能培训"),
-        ("employment.loan", "创业贷款"),
-    ]),
-    ("public_service", "教育医疗", "need", [
-        ("public_service.school", "上学"), ("public_service.medical", "看病就医"),
-        ("public_service.insurance", "医保社保"),
-    ]),
-    ("petition", "信访事项", "petition", [
-        ("petition.letter", "来信"), ("petition.visit", "来访"),
-        ("petition.repeat", "重复信访"),
-    ]),
+    (
+        "pollution",
+        "环境污染",
+        "dispute",
+        [
+            ("pollution.water", "水污染"),
+            ("pollution.air", "大气污染"),
+            ("pollution.noise", "噪声扰民"),
+            ("pollution.waste", "垃圾与废弃物"),
+        ],
+    ),
+    (
+        "safety",
+        "安全隐患",
+        "hazard",
+        [
+            ("safety.life", "危及生命财产安全"),
+            ("safety.house", "危房"),
+            ("safety.geo", "地质灾害隐患"),
+            ("safety.fire", "消防隐患"),
+            ("safety.road", "道路交通隐患"),
+        ],
+    ),
+    (
+        "property",
+        "财产权益",
+        "dispute",
+        [
+            ("property.debt", "债务纠纷"),
+            ("property.neighbour", "相邻关系"),
+            ("property.family", "婚姻家庭与继承"),
+            ("property.wage", "拖欠工资"),
+        ],
+    ),
+    (
+        "land",
+        "林地与土地流转",
+        "dispute",
+        [
+            ("land.contract", "土地承包经营"),
+            ("land.transfer", "土地流转"),
+            ("land.forest", "林地林权"),
+            ("land.homestead", "宅基地"),
+        ],
+    ),
+    (
+        "demolition",
+        "征地拆迁",
+        "dispute",
+        [
+            ("demolition.compensation", "补偿安置"),
+            ("demolition.resettlement", "移民安置"),
+        ],
+    ),
+    (
+        "order",
+        "治安秩序",
+        "dispute",
+        [
+            ("order.fight", "打架斗殴"),
+            ("order.fraud", "电信诈骗"),
+            ("order.public", "公共秩序"),
+        ],
+    ),
+    (
+        "housing",
+        "住房保障",
+        "need",
+        [
+            ("housing.repair", "房屋维修加固"),
+            ("housing.rebuild", "灾后重建"),
+            ("housing.heating", "冬季取暖"),
+        ],
+    ),
+    (
+        "relief",
+        "社会救助",
+        "need",
+        [
+            ("relief.dibao", "低保与特困"),
+            ("relief.temporary", "临时救助"),
+            ("relief.disabled", "残疾人帮扶"),
+            ("relief.elderly", "留守老人与儿童"),
+        ],
+    ),
+    (
+        "utilities",
+        "水电气暖",
+        "need",
+        [
+            ("utilities.water", "饮水"),
+            ("utilities.power", "供电"),
+            ("utilities.gas", "燃气与供暖"),
+            ("utilities.road", "道路与桥梁"),
+        ],
+    ),
+    (
+        "employment",
+        "就业创业",
+        "need",
+        [
+            ("employment.job", "就业岗位"),
+            ("employment.training", "技能培训"),
+            ("employment.loan", "创业贷款"),
+        ],
+    ),
+    (
+        "public_service",
+        "教育医疗",
+        "need",
+        [
+            ("public_service.school", "上学"),
+            ("public_service.medical", "看病就医"),
+            ("public_service.insurance", "医保社保"),
+        ],
+    ),
+    (
+        "petition",
+        "信访事项",
+        "petition",
+        [
+            ("petition.letter", "来信"),
+            ("petition.visit", "来访"),
+            ("petition.repeat", "重复信访"),
+        ],
+    ),
 ]
 
 # (category code or None, kind or "", level or "",

@@ -24,13 +24,22 @@ def _taxonomy(request):
 def diaowo(cast):
     """刁窝镇's officer and the units of 刁窝镇 and 万全庄村."""
     township = OrgUnit.objects.create(
-        name="刁窝镇人民政府", kind=UnitKind.TOWNSHIP, region=Region.objects.get(code=DIAOWO + "000")
+        name="刁窝镇人民政府",
+        kind=UnitKind.TOWNSHIP,
+        region=Region.objects.get(code=DIAOWO + "000"),
     )
     OrgUnit.objects.create(
-        name="万全庄村两委", kind=UnitKind.VILLAGE, region=Region.objects.get(code=WANQUANZHUANG),
+        name="万全庄村两委",
+        kind=UnitKind.VILLAGE,
+        region=Region.objects.get(code=WANQUANZHUANG),
         parent=township,
     )
     return user_create(
-        actor=None, username="diaowo", full_name="高峰", role=Role.TOWNSHIP, reach=DIAOWO,
-        password=PASSWORD, unit=township,
+        actor=None,
+        username="diaowo",
+        full_name="高峰",
+        role=Role.TOWNSHIP,
+        reach=DIAOWO,
+        password=PASSWORD,
+        unit=township,
     )

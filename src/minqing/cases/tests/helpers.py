@@ -6,8 +6,9 @@ from minqing.regions.models import Region
 from minqing.testing import WANQUANZHUANG
 
 
-def village_case(cast, *, text="村东头的路灯坏了，晚上出行不便", category="utilities.power",
-                 **kwargs) -> Case:
+def village_case(
+    cast, *, text="村东头的路灯坏了，晚上出行不便", category="utilities.power", **kwargs
+) -> Case:
     return services.case_register(
         cast.village,
         source=kwargs.pop("source", "visit"),

@@ -43,8 +43,12 @@ def test_case_numbers_read_county_year_sequence(cast):
     assert second.number == "130681-2026-00002"
     with at(2027, 1, 4, 9):
         # A new year starts its own sequence (2027's calendar is entered first).
-        services.holiday_year_save(actor=cast.admin, year=2027, document="国办发明电〔2026〕5号",
-                                   days_text="2027-01-01 休 元旦")
+        services.holiday_year_save(
+            actor=cast.admin,
+            year=2027,
+            document="国办发明电〔2026〕5号",
+            days_text="2027-01-01 休 元旦",
+        )
         assert village_case(cast).number == "130681-2027-00001"
 
 
@@ -63,14 +67,17 @@ def test_registration_writes_history_and_audit_without_the_text(cast):
 def test_registration_refuses_out_of_reach_and_read_only(cast):
     region = Region.objects.get(code=WANQUANZHUANG)
     with pytest.raises(PermissionDenied):
-        services.case_register(cast.outsider, source="visit", region=region, text="x",
-                               category_code="utilities.power")
+        services.case_register(
+            cast.outsider, source="visit", region=region, text="x", category_code="utilities.power"
+        )
     with pytest.raises(PermissionDenied):
-        services.case_register(cast.viewer, source="visit", region=region, text="x",
-                               category_code="utilities.power")
+        services.case_register(
+            cast.viewer, source="visit", region=region, text="x", category_code="utilities.power"
+        )
     with pytest.raises(ValidationError, match="二级类别"):
-        services.case_register(cast.village, source="visit", region=region, text="x",
-                               category_code="utilities")
+        services.case_register(
+            cast.village, source="visit", region=region, text="x", category_code="utilities"
+        )
     assert not Case.objects.exists()
 
 
@@ -80,7 +87,13 @@ def test_the_whole_life_of_a_case_ends_struck_off(cast):
     assert case.status == Status.CLOSED
     assert case.closed_at and case.due_at is None and case.sweep_at is None
     assert list(case.events.order_by("id").values_list("action", flat=True)) == [
-        "register", "assign", "accept", "answer", "verify", "contact", "close",
+        "register",
+        "assign",
+        "accept",
+        "answer",
+        "verify",
+        "contact",
+        "close",
     ]
     assert AuditLog.objects.filter(entity_id=str(case.pk), action="close").count() == 1
 
@@ -105,8 +118,9 @@ def test_a_case_cannot_be_closed_without_a_return_contact(cast):
 
 def test_not_satisfied_reopens_the_case(cast):
     case = answered_case(cast)
-    services.return_contact_record(actor=cast.admin, case=case, rating=Rating.NOT,
-                                   method="visit", note="路灯又坏了")
+    services.return_contact_record(
+        actor=cast.admin, case=case, rating=Rating.NOT, method="visit", note="路灯又坏了"
+    )
     case = fresh(case)
     assert case.status == Status.REOPENED
     assert case.reopened_count == 1
@@ -117,10 +131,20 @@ def test_a_supervisors_reasoned_exception_keeps_not_satisfied_from_reopening(cas
     case = answered_case(cast)
     case = services.case_verify(actor=cast.supervisor, case=case, passed=True)
     with pytest.raises(PermissionDenied):
-        services.return_contact_record(actor=cast.admin, case=case, rating=Rating.NOT,
-                                       method="phone", exception_reason="诉求无政策依据")
-    services.return_contact_record(actor=cast.supervisor, case=case, rating=Rating.NOT,
-                                   method="phone", exception_reason="诉求无政策依据，已解释到位")
+        services.return_contact_record(
+            actor=cast.admin,
+            case=case,
+            rating=Rating.NOT,
+            method="phone",
+            exception_reason="诉求无政策依据",
+        )
+    services.return_contact_record(
+        actor=cast.supervisor,
+        case=case,
+        rating=Rating.NOT,
+        method="phone",
+        exception_reason="诉求无政策依据，已解释到位",
+    )
     case = services.case_close(actor=cast.village, case=fresh(case))
     assert case.status == Status.CLOSED
 
@@ -146,13 +170,15 @@ def test_send_back_needs_reason_basis_and_the_time_limit(cast):
         case = services.case_assign(actor=cast.village, case=case, handler=cast.paired)
     with pytest.raises(ValidationError, match="退单依据"):
         services.case_send_back(actor=cast.paired, case=case, reason="不属于本村", basis="")
-    with at(2026, 9, 30, 9):  # the limit is the end of the next working day, 09-29
-        with pytest.raises(ValidationError, match="1 个工作日内"):
-            services.case_send_back(actor=cast.paired, case=case, reason="不属于本村",
-                                    basis="属地管理规定")
+    # The limit is the end of the next working day, 09-29.
+    with at(2026, 9, 30, 9), pytest.raises(ValidationError, match="1 个工作日内"):
+        services.case_send_back(
+            actor=cast.paired, case=case, reason="不属于本村", basis="属地管理规定"
+        )
     with at(2026, 9, 29, 17):
-        case = services.case_send_back(actor=cast.paired, case=case, reason="不属于本村",
-                                       basis="属地管理规定")
+        case = services.case_send_back(
+            actor=cast.paired, case=case, reason="不属于本村", basis="属地管理规定"
+        )
     assert case.status == Status.SENT_BACK and case.sent_back_count == 1
     event = case.events.get(action="send_back")
     assert event.note == "不属于本村" and event.data == {"basis": "属地管理规定"}
@@ -175,8 +201,9 @@ def test_an_extension_needs_approval_by_another_and_is_counted(cast):
     with at(2026, 9, 28, 9):
         case = accepted_case(cast)
     due = case.due_at
-    request = services.extension_request(actor=cast.village, case=case, workdays=2,
-                                         reason="需要等待供电公司备件")
+    request = services.extension_request(
+        actor=cast.village, case=case, workdays=2, reason="需要等待供电公司备件"
+    )
     with pytest.raises(PermissionDenied):
         services.extension_decide(actor=cast.village, extension=request, approve=True)
     services.extension_decide(actor=cast.admin, extension=request, approve=True, note="同意")
@@ -200,8 +227,12 @@ def test_merging_keeps_both_histories_and_the_pair_shows_once(cast):
 def test_similar_open_cases_of_the_village_are_found(cast):
     first = village_case(cast)
     village_case(cast, text="申请低保", category="relief.dibao")
-    found = similar_open_cases(cast.village, text="村东头路灯不亮了", region_code=WANQUANZHUANG,
-                               category_id=first.category_id)
+    found = similar_open_cases(
+        cast.village,
+        text="村东头路灯不亮了",
+        region_code=WANQUANZHUANG,
+        category_id=first.category_id,
+    )
     assert [case.pk for case, score in found] == [first.pk]
 
 
@@ -221,10 +252,12 @@ def test_supervision_puts_a_case_on_the_board(cast):
 
     case = village_case(cast)
     with pytest.raises(PermissionDenied):
-        services.case_supervise(actor=cast.admin, case=case, note="限期解决",
-                                until=datetime.date(2099, 1, 1))
-    services.case_supervise(actor=cast.supervisor, case=case, note="限期解决",
-                            until=datetime.date(2099, 1, 1))
+        services.case_supervise(
+            actor=cast.admin, case=case, note="限期解决", until=datetime.date(2099, 1, 1)
+        )
+    services.case_supervise(
+        actor=cast.supervisor, case=case, note="限期解决", until=datetime.date(2099, 1, 1)
+    )
     assert [c.pk for c in supervision_board(cast.admin)] == [case.pk]
     assert supervision_board(cast.outsider) == []
 
@@ -248,9 +281,9 @@ def test_threat_to_life_must_be_accepted_within_fifteen_minutes(cast):
 def test_answer_is_recorded_with_on_time_flags(cast):
     case = accepted_case(cast)
     assert case.accepted_on_time is True
-    case = services.case_answer(actor=cast.village, case=case, outcome=Outcome.EXPLAINED,
-                                answer="已解释")
+    case = services.case_answer(
+        actor=cast.village, case=case, outcome=Outcome.EXPLAINED, answer="已解释"
+    )
     assert case.answered_on_time is True and case.due_at is None
     with pytest.raises(ValidationError, match="办理结果"):
-        services.case_answer(actor=cast.village, case=accepted_case(cast), outcome="x",
-                             answer="x")
+        services.case_answer(actor=cast.village, case=accepted_case(cast), outcome="x", answer="x")
