@@ -246,6 +246,10 @@ class Case(models.Model):
     extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0)
     reopened_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
     supervised = models.BooleanField(_("挂牌督办"), default=False)
+    # Copies kept by the services for the figures: the latest return contact's rating and
+    # the mediation result (a dispute).
+    last_rating = models.CharField(_("最近回访满意度"), max_length=10, blank=True)
+    mediation = models.CharField(_("调解结果"), max_length=12, blank=True)
     merged_into = models.ForeignKey(
         "self",
         verbose_name=_("合并至"),

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from rapidfuzz import fuzz, utils
 
 from minqing.accounts.roles import Cap
+from minqing.cases.figures import FIGURES
 from minqing.cases.models import (
     FINISHED,
     LEVEL_REACH,
@@ -94,6 +95,8 @@ class CaseFilter:
     registered_from: datetime.date | None = None
     registered_to: datetime.date | None = None
     q: str = ""
+    figure: str = ""  # the rows behind a figure (figures.FIGURES)
+    part: str = "num"  # its numerator, or the denominator of a rate
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:
@@ -135,6 +138,9 @@ def case_list(user, f: CaseFilter) -> QuerySet[Case]:
         qs = qs.filter(registered_at__gte=_day_start(f.registered_from))
     if f.registered_to:
         qs = qs.filter(registered_at__lt=_day_start(f.registered_to + datetime.timedelta(days=1)))
+    if f.figure:
+        figure = FIGURES[f.figure]
+        qs = qs.filter(figure.rows(f.part))
     if f.q:
         text = f.q.strip()
         match = Q(number__contains=text) | Q(household__head_name__startswith=text)

@@ -497,7 +497,13 @@ def return_contact_record(
             raise ValidationError({"exception_reason": _("只有“不满意”才需要填写不予重办的理由")})
         if not actor.can(Cap.SUPERVISE):
             raise PermissionDenied(_("只有督查人员可以认定不满意件不予重办"))
-    case = _apply(actor=actor, case=case, name="contact", data={"rating": rating})
+    case = _apply(
+        actor=actor,
+        case=case,
+        name="contact",
+        changes={"last_rating": rating},
+        data={"rating": rating},
+    )
     contact = ReturnContact.objects.create(
         case=case,
         by=actor,
@@ -900,7 +906,13 @@ def mediation_result_record(
             "signed_on": agreement.signed_on,
             "performance": Performance.PENDING,
         }
-    _apply(actor=actor, case=case, name="mediate", data={"result": result})
+    _apply(
+        actor=actor,
+        case=case,
+        name="mediate",
+        changes={"mediation": result},
+        data={"result": result},
+    )
     for key, value in fields.items():
         setattr(dispute, key, value)
     dispute.save(update_fields=list(fields))
