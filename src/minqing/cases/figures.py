@@ -65,9 +65,10 @@ class Cell:
 
     @property
     def rate(self) -> float | None:
-        if self.total is None:
+        """A percentage; None when there is nothing to divide by."""
+        if not self.total:
             return None
-        return self.value / self.total if self.total else None
+        return 100 * self.value / self.total
 
 
 def _period(start: datetime.datetime | None, end: datetime.datetime | None) -> Q:
@@ -95,15 +96,14 @@ def figures_by_group(qs, *, group, start=None, end=None) -> dict[str, dict[str, 
     aggregates = {}
     for key, figure in FIGURES.items():
         scope = period if figure.in_period else Q()
-        aggregates[key] = Count("id", filter=scope & figure.numerator)
+        aggregates[f"n_{key}"] = Count("id", filter=scope & figure.numerator)
         if figure.denominator is not None:
-            aggregates[f"{key}__den"] = Count("id", filter=scope & figure.denominator)
+            aggregates[f"d_{key}"] = Count("id", filter=scope & figure.denominator)
     rows = qs.order_by().annotate(group=group).values("group").annotate(**aggregates)
     result = {}
     for row in rows:
         result[row["group"]] = {
-            key: Cell(row[key], row.get(f"{key}__den") if figure.denominator is not None else None)
-            for key, figure in FIGURES.items()
+            key: Cell(row[f"n_{key}"], row.get(f"d_{key}")) for key, figure in FIGURES.items()
         }
     return result
 

@@ -239,6 +239,8 @@ FORM_OF_MOVE = {name: name for name in MOVE_FORMS} | {"verify_fail": "verify"}
 
 
 class PartyForm(_MoveForm):
+    title = _("登记当事人")
+
     name = forms.CharField(label=_("当事人姓名或名称"), max_length=100)
     role = forms.ChoiceField(label=_("当事人身份"), choices=PartyRole.choices)
     address = forms.CharField(label=_("住所"), max_length=200, required=False)
@@ -248,6 +250,8 @@ class PartyForm(_MoveForm):
 
 
 class SessionForm(_MoveForm):
+    title = _("记录一次调解")
+
     held_on = forms.DateField(label=_("调解日期"), widget=DATE, initial=timezone.localdate)
     place = forms.CharField(label=_("调解地点"), max_length=200)
     record = forms.CharField(label=_("调解记录"), widget=forms.Textarea(attrs={"rows": 3}))
@@ -259,6 +263,8 @@ class SessionForm(_MoveForm):
 
 
 class ResultForm(_MoveForm):
+    title = _("调解结果与协议")
+
     result = forms.ChoiceField(label=_("调解结果"), choices=MediationResult.choices)
     on = forms.DateField(label=_("结果日期"), widget=DATE)
     facts = forms.CharField(
@@ -298,6 +304,8 @@ class ResultForm(_MoveForm):
 
 
 class JudicialForm(_MoveForm):
+    title = _("申请司法确认")
+
     applied_on = forms.DateField(label=_("申请司法确认日期"), widget=DATE)
 
     def run(self):
@@ -307,6 +315,8 @@ class JudicialForm(_MoveForm):
 
 
 class PerformanceForm(_MoveForm):
+    title = _("协议履行回访")
+
     performance = forms.ChoiceField(
         label=_("履行情况"), choices=[c for c in Performance.choices if c[0] != "pending"]
     )
