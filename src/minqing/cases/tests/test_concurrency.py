@@ -74,3 +74,22 @@ def test_three_sweeps_at_once_escalate_an_overdue_village_case_once(flushable_db
     # On the township officer's list of cases to dispatch.
     assert [c.pk for c in my_cases(diaowo).assign] == [case.pk]
     assert my_cases(cast.village).assign == []
+
+
+def test_the_sweep_command_and_task_report_what_they_did(cast, diaowo):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from minqing.cases.tasks import sweep_cases
+
+    with time_machine.travel(datetime.datetime(2026, 9, 28, 9, tzinfo=TZ), tick=False):
+        case = village_case(cast)
+    with time_machine.travel(datetime.datetime(2026, 9, 30, 9, tzinfo=TZ), tick=False):
+        out = StringIO()
+        call_command("sweep", stdout=out)
+        assert "标记逾期 1 件，自动升级 0 件" in out.getvalue()
+    with time_machine.travel(datetime.datetime(2026, 10, 10, 9, tzinfo=TZ), tick=False):
+        result = sweep_cases.enqueue()
+    assert result.return_value["escalated"] == [case.number]
+    assert Case.objects.get(pk=case.pk).level == CaseLevel.TOWNSHIP
