@@ -7,6 +7,11 @@ class CasesConfig(AppConfig):
     verbose_name = _("案件台账")
 
     def ready(self) -> None:
-        # Nav entries, household page sections, today items, audit labels and demo steps are
-        # registered here (web.nav, households.sections, web.today, audit.views, demo.steps).
-        pass
+        from minqing.cases import hooks
+        from minqing.cases.deadlines import holiday_source
+        from minqing.lib.workdays import register_year_source
+
+        # Years chinesecalendar does not know come from the arrangement a county admin
+        # entered (HolidayYear); a year known to neither is an error, never a guess.
+        register_year_source(holiday_source)
+        hooks.register()

@@ -1,3 +1,18 @@
-app_name = "cases"
+from django.urls import path
 
-urlpatterns: list = []
+from minqing.cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.ledger, name="ledger"),
+    path("mine/", views.mine, name="mine"),
+    path("board/", views.board, name="board"),
+    path("figures/", views.figures, name="figures"),
+    path("export.xlsx", views.export, name="export"),
+    path("new/", views.new, name="new"),
+    path("similar/", views.similar, name="similar"),
+    path("holidays/", views.holidays, name="holidays"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/do/<str:name>/", views.move, name="move"),
+    path("<int:pk>/files/<int:attachment_id>/", views.attachment, name="attachment"),
+]

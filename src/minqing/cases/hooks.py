@@ -1,0 +1,64 @@
+"""What the case ledger adds to the rest of minqing (called from CasesConfig.ready)."""
+
+from django.urls import reverse
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from minqing.accounts.roles import Cap
+from minqing.cases.workflow import MOVES
+
+
+def _today(user) -> list:
+    from minqing.cases.selectors import my_cases
+    from minqing.web.today import TodayItem
+
+    mine = my_cases(user, limit=100)
+    items = []
+    for key, title in (
+        ("assign", gettext("待派单的案件")),
+        ("accept", gettext("待签收的案件")),
+        ("act", gettext("正在办理的案件")),
+        ("verify", gettext("待核查的案件")),
+        ("call_back", gettext("待回访的案件")),
+        ("close", gettext("待销号的案件")),
+    ):
+        rows = getattr(mine, key)
+        if rows:
+            overdue = sum(1 for c in rows if c.overdue)
+            hint = gettext("其中 %(n)s 件已逾期") % {"n": overdue} if overdue else ""
+            items.append(TodayItem(title, len(rows), reverse("cases:mine") + f"#{key}", hint))
+    return items
+
+
+def register() -> None:
+    from minqing.audit.views import register_audit_labels
+    from minqing.cases.demo import build_demo_cases
+    from minqing.cases.views import household_section
+    from minqing.demo.steps import register_step
+    from minqing.households.sections import register_section
+    from minqing.web.nav import NavItem, register_nav
+    from minqing.web.today import register_today
+
+    register_nav(
+        NavItem(_("整改台账"), "cases:ledger", order=30),
+        NavItem(_("我的案件"), "cases:mine", order=31),
+        NavItem(_("挂牌督办"), "cases:board", order=32),
+        NavItem(_("案件统计"), "cases:figures", order=33),
+        NavItem(_("节假日安排"), "cases:holidays", Cap.MANAGE_USERS, order=93),
+    )
+    register_today(_today)
+    register_section(order=30, build=household_section)
+    register_step(order=30, build=build_demo_cases)
+    register_audit_labels(
+        entities={
+            "cases.case": pgettext_lazy("audit entity", "案件"),
+            "cases.holidayyear": pgettext_lazy("audit entity", "节假日安排"),
+        },
+        actions={name: move.label for name, move in MOVES.items()}
+        | {
+            "register": _("登记"),
+            "overdue": _("逾期"),
+            "merged_in": _("并入重复件"),
+            "holidays": _("录入节假日安排"),
+        },
+    )

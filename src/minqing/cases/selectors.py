@@ -1,0 +1,309 @@
+"""Reads of the case ledger, always starting from the reader's reach (out of reach is 404)."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rapidfuzz import fuzz, utils
+
+from minqing.accounts.roles import Cap
+from minqing.cases.figures import FIGURES
+from minqing.cases.models import (
+    FINISHED,
+    LEVEL_REACH,
+    Case,
+    CaseCategory,
+    CaseLevel,
+    Kind,
+    ReturnContact,
+    Status,
+)
+from minqing.cases.workflow import MANAGER_ROLES
+from minqing.regions.models import prefix_q
+
+LIST_ORDER = ("id",)
+SIMILAR_DAYS = 90
+SIMILAR_SCORE = 60
+
+
+def cases_in_reach(user) -> QuerySet[Case]:
+    return Case.objects.filter(prefix_q("region_id", user.reach))
+
+
+def get_case_for_user(user, pk) -> tuple[Case, bool]:
+    case = (
+        cases_in_reach(user)
+        .select_related("category__parent", "region", "household", "unit", "leader", "handler")
+        .filter(pk=pk)
+        .first()
+    )
+    if case is None:
+        raise Http404
+    mask_case(user, case)
+    return case, user.can(Cap.WRITE) or user.can(Cap.SUPERVISE)
+
+
+def get_case_by_number(user, number: str) -> Case:
+    """The case with this number (130681-2026-00042), if within the user's reach."""
+    pk = cases_in_reach(user).filter(number=number.strip()).values_list("pk", flat=True).first()
+    if pk is None:
+        raise Http404
+    return get_case_for_user(user, pk)[0]
+
+
+def may_read_text(user, case: Case) -> bool:
+    """信访 are personal data: their text only for readers with the personal-data permission."""
+    return case.kind != Kind.PETITION or user.can_view_personal
+
+
+def mask_case(user, case: Case) -> Case:
+    """Set ``shown_title``/``shown_text``: the petition's content hidden from a reader who may
+    not see personal data."""
+    if may_read_text(user, case):
+        case.shown_title, case.shown_text = case.title, case.text
+    else:
+        case.shown_title = _("信访事项（内容已隐藏）")
+        case.shown_text = _("信访内容属于个人信息，仅有个人信息查看权限的人员可见")
+    return case
+
+
+def user_level(user) -> str:
+    """The level of cases a user runs: a village cadre village cases, and so on up."""
+    digits = len(user.reach)
+    if digits >= LEVEL_REACH[CaseLevel.VILLAGE]:
+        return CaseLevel.VILLAGE
+    if digits >= LEVEL_REACH[CaseLevel.TOWNSHIP]:
+        return CaseLevel.TOWNSHIP
+    return CaseLevel.COUNTY
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    region: str = ""
+    level: str = ""
+    kind: str = ""
+    category: str = ""  # a top or a subcategory code
+    status: str = ""  # a status, or "open"
+    due_before: datetime.date | None = None
+    overdue: bool = False
+    supervised: bool = False
+    unit: int | None = None
+    leader: int | None = None
+    registered_from: datetime.date | None = None
+    registered_to: datetime.date | None = None
+    q: str = ""
+    figure: str = ""  # the rows behind a figure (figures.FIGURES)
+    part: str = "num"  # its numerator, or the denominator of a rate
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=timezone.get_current_timezone())
+
+
+def case_list(user, f: CaseFilter) -> QuerySet[Case]:
+    qs = cases_in_reach(user)
+    if f.region and f.region.startswith(user.reach[: len(f.region)]):
+        qs = qs.filter(prefix_q("region_id", f.region))
+    if f.level:
+        qs = qs.filter(level=f.level)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.category:
+        ids = list(
+            CaseCategory.objects.filter(
+                Q(code=f.category) | Q(parent__code=f.category)
+            ).values_list("pk", flat=True)
+        )
+        qs = qs.filter(category_id__in=ids)
+    if f.status == "open":
+        qs = qs.exclude(status__in=FINISHED)
+    elif f.status:
+        qs = qs.filter(status=f.status)
+    if f.overdue:
+        qs = qs.filter(overdue=True).exclude(status__in=FINISHED)
+    if f.supervised:
+        qs = qs.filter(supervised=True).exclude(status__in=FINISHED)
+    if f.due_before:
+        qs = qs.filter(due_at__lt=_day_start(f.due_before + datetime.timedelta(days=1))).exclude(
+            status__in=FINISHED
+        )
+    if f.unit:
+        qs = qs.filter(unit_id=f.unit)
+    if f.leader:
+        qs = qs.filter(leader_id=f.leader)
+    if f.registered_from:
+        qs = qs.filter(registered_at__gte=_day_start(f.registered_from))
+    if f.registered_to:
+        qs = qs.filter(registered_at__lt=_day_start(f.registered_to + datetime.timedelta(days=1)))
+    if f.figure:
+        figure = FIGURES[f.figure]
+        qs = qs.filter(figure.rows(f.part))
+    if f.q:
+        text = f.q.strip()
+        match = Q(number__contains=text) | Q(household__head_name__startswith=text)
+        if user.can_view_personal:
+            match |= Q(title__contains=text)
+        else:
+            match |= Q(title__contains=text) & ~Q(kind=Kind.PETITION)
+        qs = qs.filter(match)
+    return qs
+
+
+def for_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
+    return qs.select_related("category__parent", "region", "unit", "leader", "household").only(
+        "id",
+        "number",
+        "title",
+        "kind",
+        "level",
+        "status",
+        "due_at",
+        "overdue",
+        "supervised",
+        "registered_at",
+        "region__short_name",
+        "region__code",
+        "category__name",
+        "category__parent__name",
+        "unit__name",
+        "leader__full_name",
+        "leader__username",
+        "household__head_name",
+        "escalated_count",
+        "extension_count",
+    )
+
+
+def decorate_rows(user, rows) -> list[Case]:
+    for case in rows:
+        mask_case(user, case)
+    return rows
+
+
+# My cases
+
+
+@dataclass
+class MyCases:
+    assign: list
+    accept: list
+    act: list
+    verify: list
+    call_back: list
+    close: list
+    notifications: list
+
+
+def my_cases(user, *, limit: int = 50) -> MyCases:
+    level = user_level(user)
+    scope = cases_in_reach(user)
+    mine = Q(handler=user) | (Q(unit_id=user.unit_id) if user.unit_id else Q(pk__in=[]))
+    manager = user.role in MANAGER_ROLES and user.can(Cap.WRITE)
+    checker = manager or user.can(Cap.SUPERVISE)
+    at_level = scope.filter(level=level) if level != CaseLevel.COUNTY else scope
+
+    def rows(qs, order=("due_at", "id")):
+        return decorate_rows(user, list(for_rows(qs).order_by(*order)[:limit]))
+
+    none = scope.none()
+    contacted = ReturnContact.objects.filter(case=OuterRef("pk"), at__gte=OuterRef("answered_at"))
+    from minqing.cases.models import Notification
+
+    unit_note = Q(unit_id=user.unit_id) if user.unit_id else Q(pk__in=[])
+    return MyCases(
+        assign=rows(
+            at_level.filter(status__in=[Status.REGISTERED, Status.SENT_BACK, Status.ESCALATED])
+            if manager
+            else none
+        ),
+        accept=rows(scope.filter(mine, status=Status.ASSIGNED)),
+        act=rows(
+            scope.filter(mine, status__in=[Status.ACCEPTED, Status.IN_PROGRESS, Status.REOPENED])
+        ),
+        verify=rows(
+            at_level.filter(status=Status.ANSWERED).exclude(handler=user).exclude(answered_by=user)
+            if checker
+            else none,
+            order=("answered_at", "id"),
+        ),
+        call_back=rows(
+            at_level.filter(status__in=[Status.ANSWERED, Status.VERIFIED]).exclude(
+                Exists(contacted)
+            )
+            if checker
+            else none,
+            order=("answered_at", "id"),
+        ),
+        close=rows(
+            at_level.filter(status=Status.VERIFIED) if manager else none,
+            order=("verified_at", "id"),
+        ),
+        notifications=list(
+            Notification.objects.filter(Q(user=user) | unit_note)
+            .filter(prefix_q("case__region_id", user.reach))
+            .select_related("case")
+            .order_by("-at")[:20]
+        ),
+    )
+
+
+def supervision_board(user) -> list[Case]:
+    qs = (
+        for_rows(cases_in_reach(user).filter(supervised=True).exclude(status__in=FINISHED))
+        .prefetch_related("supervisions", "team")
+        .order_by("due_at", "id")
+    )
+    return decorate_rows(user, list(qs))
+
+
+def case_timeline(case: Case) -> list:
+    """The case's history with the histories of the cases merged into it, oldest first."""
+    from minqing.cases.models import CaseEvent
+
+    ids = [case.pk, *case.merged_cases.values_list("pk", flat=True)]
+    return list(
+        CaseEvent.objects.filter(case_id__in=ids).select_related("case").order_by("at", "id")
+    )
+
+
+# Duplicates
+
+
+def similar_open_cases(
+    user,
+    *,
+    text: str,
+    region_code: str,
+    household_id=None,
+    category_id=None,
+    exclude=None,
+    limit: int = 5,
+) -> list[tuple[Case, int]]:
+    """Open cases of the same household or village in the last 90 days whose text is like
+    ``text`` (rapidfuzz), the same category counting for more. (case, score) best first."""
+    since = timezone.now() - datetime.timedelta(days=SIMILAR_DAYS)
+    near = Q(region_id=region_code)
+    if household_id:
+        near |= Q(household_id=household_id)
+    qs = (
+        cases_in_reach(user)
+        .filter(near, registered_at__gte=since)
+        .exclude(status__in=FINISHED)
+        .select_related("category", "region")
+    )
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    scored = []
+    for case in qs.order_by("-id")[:500]:
+        score = fuzz.WRatio(text, case.text, processor=utils.default_process)
+        if category_id and case.category_id == category_id:
+            score = min(100, score + 20)
+        if household_id and case.household_id == household_id:
+            score = min(100, score + 10)
+        if score >= SIMILAR_SCORE:
+            scored.append((mask_case(user, case), int(score)))
+    scored.sort(key=lambda pair: -pair[1])
+    return scored[:limit]
