@@ -128,6 +128,20 @@ def line_counts(user, entitlement_list: EntitlementList) -> list[dict]:
     return result
 
 
+def paid_lines(entitlement_list: EntitlementList, household_ids) -> dict:
+    """{(household, line code): live payment} of the list's cycle, for the distribution page."""
+    payments = (
+        Payment.objects.filter(
+            programme_id=entitlement_list.programme_id,
+            cycle_id=entitlement_list.cycle_id,
+            household_id__in=list(household_ids),
+        )
+        .exclude(status=Payment.Status.FAILED)
+        .select_related("paid_by")
+    )
+    return {(p.household_id, p.line_code): p for p in payments}
+
+
 def list_reconciliation(entitlement_list: EntitlementList) -> dict:
     """The whole list (not a reader's part): granted, paid, failed and open per line."""
     by_line = defaultdict(lambda: {"granted": 0, "paid": 0, "failed": 0})
@@ -179,6 +193,14 @@ def household_entitlements(household: Household) -> list[Entitlement]:
             "entitlement_list__programme",
             "entitlement_list__cycle",
         )
+    )
+
+
+def household_paid_keys(household: Household) -> set[tuple]:
+    return set(
+        Payment.objects.filter(household=household)
+        .exclude(status=Payment.Status.FAILED)
+        .values_list("programme_id", "cycle_id", "line_code")
     )
 
 

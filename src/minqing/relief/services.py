@@ -598,7 +598,7 @@ def _payable(actor, entitlement: Entitlement) -> None:
         raise ValidationError(_("该户已在公示中被剔除，不能发放"))
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def payment_handover(
     *,
     actor,
@@ -682,7 +682,7 @@ def payment_handover(
     return payment
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def bank_batch_create(*, actor, entitlement_list: EntitlementList) -> BankBatch:
     """The cash grants of an approved list not yet paid, as one batch for the bank."""
     programme = entitlement_list.programme
@@ -759,7 +759,7 @@ _OK = {"成功", "已支付", "success", "ok"}
 _FAILED = {"失败", "退回", "failed"}
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def bank_result_import(*, actor, batch: BankBatch, source, filename: str) -> dict:
     """The bank's answer: each row a payment's 流水号 and 成功/失败 (with a reason). All or
     nothing: one bad row and the file is refused with row and column."""
