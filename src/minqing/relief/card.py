@@ -14,6 +14,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from minqing.households.models import Household
+from minqing.regions.codes import pad
+from minqing.regions.models import Region
 from minqing.relief.models import HazardSite
 
 FONT = "STSong-Light"
@@ -54,7 +56,14 @@ def card_rows(site: HazardSite, household: Household, issuer: str) -> list[tuple
     ]
 
 
-def card_pdf(site: HazardSite, household: Household, issuer: str) -> bytes:
+def card_issuer(site: HazardSite) -> str:
+    """The card is issued by the township government of the site."""
+    township = Region.objects.filter(code=pad(site.region_id[:9])).first()
+    return f"{township.short_name}人民政府" if township else ""
+
+
+def card_pdf(site: HazardSite, household: Household, issuer: str = "") -> bytes:
+    issuer = issuer or card_issuer(site)
     font = _font()
     title = ParagraphStyle("title", fontName=font, fontSize=18, leading=24, alignment=1)
     small = ParagraphStyle("small", fontName=font, fontSize=10, leading=14, alignment=2)

@@ -872,9 +872,7 @@ def hazard_card(request, pk: int, household_pk: int):
     )
     if household is None:
         raise Http404
-    township = Region.objects.filter(code=pad(site.region_id[:9])).first()
-    issuer = _("%s人民政府") % township.short_name if township else ""
-    response = HttpResponse(card_pdf(site, household, issuer), content_type="application/pdf")
+    response = HttpResponse(card_pdf(site, household), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="card-{site.code}-{household.pk}.pdf"'
     return response
 
