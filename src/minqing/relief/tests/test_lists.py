@@ -103,6 +103,19 @@ def test_conditions_on_members_ages_and_categories_on_the_cycles_day(cast, villa
     # 李小河 turns 13 before 2028-06-15: no child there then.
     later = rule_preview(village.flood, lines, MatchMode.ALL, datetime.date(2028, 6, 15))
     assert [p["households"] for p in later] == [1, 1, 0]
+    not_dibao = line_inputs(
+        [
+            {
+                "code": "n",
+                "label": "非低保",
+                "kind": "cash",
+                "condition": {"not_categories": ["dibao"]},
+                "amount_fen": 1,
+            }
+        ]
+    )
+    on_new_year = rule_preview(village.flood, not_dibao, MatchMode.ALL, datetime.date(2026, 1, 1))
+    assert on_new_year[0]["households"] == 3  # 王大山, 李二河, 赵小桥; not 孙平安
     dibao = line_inputs(DIBAO_LINES)
     assert (
         rule_preview(village.flood, dibao, MatchMode.FIRST, datetime.date(2026, 1, 1))[0][
