@@ -7,7 +7,7 @@ class CasesConfig(AppConfig):
     verbose_name = _("案件台账")
 
     def ready(self) -> None:
-        from minqing.cases import hooks
+        from minqing.cases import from_visit, hooks
         from minqing.cases.deadlines import holiday_source
         from minqing.lib.workdays import register_year_source
 
@@ -15,3 +15,4 @@ class CasesConfig(AppConfig):
         # entered (HolidayYear); a year known to neither is an error, never a guess.
         register_year_source(holiday_source)
         hooks.register()
+        from_visit.wire()

@@ -20,7 +20,7 @@ from minqing.accounts.roles import Cap
 from minqing.audit.context import current_origin
 from minqing.audit.models import AuditLog
 from minqing.audit.services import audit_record
-from minqing.cases import deadlines
+from minqing.cases import deadlines, sources
 from minqing.cases.models import (
     FINISHED,
     LEVEL_REACH,
@@ -239,6 +239,7 @@ def case_register(
     if kind == Kind.DISPUTE:
         Dispute.objects.create(case=case)
     _event(case, actor, "register", after=case.status, data={"source": source})
+    sources.registered(actor, case)
     audit_record(
         actor=actor,
         action="create",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("similar/", views.similar, name="similar"),
     path("holidays/", views.holidays, name="holidays"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("number/<str:number>/", views.by_number, name="by_number"),
     path("<int:pk>/do/<str:name>/", views.move, name="move"),
     path("<int:pk>/files/<int:attachment_id>/", views.attachment, name="attachment"),
 ]

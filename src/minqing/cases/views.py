@@ -47,11 +47,13 @@ from minqing.cases.selectors import (
     cases_in_reach,
     decorate_rows,
     for_rows,
+    get_case_by_number,
     get_case_for_user,
     my_cases,
     similar_open_cases,
     supervision_board,
 )
+from minqing.cases.sources import source_page
 from minqing.cases.workflow import MOVES, available_moves
 from minqing.households.selectors import get_household_for_user
 from minqing.lib.htmx import render_page
@@ -123,6 +125,12 @@ def _move_forms(user, case, names) -> list[dict]:
 
 @login_required
 @require_GET
+def by_number(request, number: str):
+    return redirect("cases:detail", pk=get_case_by_number(request.user, number).pk)
+
+
+@login_required
+@require_GET
 def detail(request, pk: int):
     user = request.user
     case, _can = get_case_for_user(user, pk)
@@ -135,6 +143,7 @@ def detail(request, pk: int):
         event.to_label = statuses.get(event.to_status, "")
     context = {
         "case": case,
+        "source_url": source_page(case.source_ref),
         "path": [r for r in region_path(case.region) if r.level >= 3],
         "timeline": timeline,
         "contacts": case.contacts.select_related("by").order_by("at"),

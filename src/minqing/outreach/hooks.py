@@ -1,12 +1,13 @@
 """Where other areas plug into outreach, set from their ``AppConfig.ready()``.
 
-``case_raiser(actor, need) -> case_number``: the case ledger opens a case for a need raised on
-a visit and returns its number; while it is None the visit page offers no "立案" button.
+``case_form_url(need) -> str``: the case ledger's registration form, filled from a need raised
+on a visit (household, region, text); while it is None the visit page offers no "立案". The
+ledger calls ``services.need_link_case`` in the transaction that registers the case.
 ``case_url(case_number) -> str``: the page of a case, linked from the need.
 ``sms_sender(phone, text)``: sends a resident the confirmation code of a visit; while it is
 None the code is only written to the log (the county's SMS gateway is configured per site).
 """
 
-case_raiser = None
+case_form_url = None
 case_url = None
 sms_sender = None

@@ -59,13 +59,6 @@ def get_visit_for_user(user, pk) -> tuple[Visit, bool]:
     return visit, user.can(Cap.WRITE)
 
 
-def get_need_for_user(user, pk) -> Need:
-    need = Need.objects.filter(prefix_q("region_id", user.reach), pk=pk).first()
-    if need is None:
-        raise Http404
-    return need
-
-
 def get_flag_for_user(user, pk) -> Flag:
     flag = Flag.objects.filter(prefix_q("region_id", user.reach), pk=pk).first()
     if flag is None:

@@ -1046,28 +1046,26 @@ def flag_clear(*, actor, flag: Flag, note: str) -> Flag:
 # Needs → cases
 
 
-def need_raise_case(*, actor, need: Need) -> Need:
-    """Hand a need to the case ledger (hooks.case_raiser) and keep the case number.
-
-    The raiser runs outside this app's transaction, so the case ledger's own durable service
-    can run; the number is then stored with a compare-and-set, so a need takes one case."""
-    if hooks.case_raiser is None:
-        raise ValidationError(_("案件台账尚未启用，暂不能立案"))
+@transaction.atomic
+def need_link_case(*, actor, need_id: int, case_number: str) -> Need:
+    """The case ledger registered a case for this need: keep its number. Called inside the
+    ledger's registering transaction, so a refusal here registers nothing; the compare-and-set
+    gives a need one case even when two cadres press at once."""
+    need = Need.objects.filter(pk=need_id).first()
+    if need is None:
+        raise ValidationError(_("走访诉求不存在"))
     require_write(actor, need.region_id)
-    if need.case_number:
+    now = timezone.now()
+    taken = Need.objects.filter(pk=need.pk, case_number="").update(
+        case_number=case_number, raised_at=now, raised_by=actor
+    )
+    if not taken:
+        need.refresh_from_db(fields=["case_number"])
         raise ValidationError(_("该诉求已立案：%(n)s") % {"n": need.case_number})
-    number = str(hooks.case_raiser(actor, need))
-    with transaction.atomic():
-        now = timezone.now()
-        taken = Need.objects.filter(pk=need.pk, case_number="").update(
-            case_number=number, raised_at=now, raised_by=actor
-        )
-        if not taken:
-            raise ValidationError(_("该诉求已由他人立案"))
-        need.case_number, need.raised_at, need.raised_by = number, now, actor
-        _audit(
-            actor, "raise_case", "need", need.pk, need.region_id, {"case_number": [None, number]}
-        )
+    need.case_number, need.raised_at, need.raised_by = case_number, now, actor
+    _audit(
+        actor, "raise_case", "need", need.pk, need.region_id, {"case_number": [None, case_number]}
+    )
     return need
 
 

@@ -27,6 +27,5 @@ urlpatterns = [
     path("visits/<int:pk>/signature/", views.signature, name="signature"),
     path("visits/<int:pk>/flag/", views.visit_flag, name="visit_flag"),
     path("flags/<int:pk>/clear/", views.flag_clear, name="flag_clear"),
-    path("needs/<int:pk>/case/", views.need_case, name="need_case"),
     path("photos/<int:pk>/", views.photo, name="photo"),
 ]

@@ -509,8 +509,6 @@ def _visit_context(request, visit, can_write) -> dict:
         "needs": list(visit.needs.all()),
         "amendments": list(visit.amendments.select_related("author")),
         "flags": list(visit.flags.select_related("flagged_by", "cleared_by").order_by("id")),
-        "raiser": hooks.case_raiser is not None,
-        "case_url": hooks.case_url,
         "phone_masked": mask_phone(head.phone) if head and head.phone else "",
         "code_form": CodeForm(),
         "text_form": TextForm(),
@@ -525,6 +523,7 @@ def visit_detail(request, pk: int):
     context = _visit_context(request, visit, can_write)
     for need in context["needs"]:
         need.url = hooks.case_url(need.case_number) if need.case_number and hooks.case_url else ""
+        need.form_url = hooks.case_form_url(need) if hooks.case_form_url and can_write else ""
     return render(request, "outreach/visit.html", context)
 
 
@@ -630,18 +629,6 @@ def flag_clear(request, pk: int):
         return gettext("已解除存疑标记")
 
     return _post_action(request, flag.visit_id, action)
-
-
-@login_required
-@require_POST
-def need_case(request, pk: int):
-    need = selectors.get_need_for_user(request.user, pk)
-
-    def action(visit):
-        services.need_raise_case(actor=request.user, need=need)
-        return gettext("已立案：%(n)s") % {"n": need.case_number}
-
-    return _post_action(request, need.visit_id, action)
 
 
 @login_required

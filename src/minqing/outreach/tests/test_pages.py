@@ -2,11 +2,14 @@
 rows."""
 
 import datetime
+import html
 import io
+import re
 
 import pytest
 from python_calamine import CalamineWorkbook
 
+from minqing.cases.models import Case
 from minqing.outreach import hooks
 from minqing.outreach.models import Enrolment, Need, Pairing, Visit
 from minqing.outreach.services import pairings_assign, visit_log
@@ -128,28 +131,51 @@ def test_a_viewer_may_not_log_a_visit(paired, cast, client_for):
     assert response.status_code == 403
 
 
-def test_the_visit_page_offers_a_case_only_when_the_ledger_is_there(
+def test_a_need_opens_the_filled_case_form_and_the_case_links_back(
     paired, cast, client_for, monkeypatch
 ):
     visit, _ = visit_log(
         actor=cast.paired,
         campaign=paired.campaign,
         household=paired.wang,
-        data=visit_input(needs=["修缮屋顶"]),
+        data=visit_input(needs=["东屋屋顶漏雨，需修缮"]),
     )
+    need = Need.objects.get()
     client = client_for(cast.paired)
     url = f"/outreach/visits/{visit.pk}/"
-    assert "立案</button>" not in client.get(url).content.decode()
-    monkeypatch.setattr(hooks, "case_raiser", lambda actor, need: "AJ-0007")
-    monkeypatch.setattr(hooks, "case_url", lambda number: f"/cases/{number}/")
+    with monkeypatch.context() as without_ledger:
+        without_ledger.setattr(hooks, "case_form_url", None)
+        assert ">立案</a>" not in client.get(url).content.decode()
+
+    form_url = re.search(r'href="([^"]+)">立案</a>', client.get(url).content.decode()).group(1)
+    form = client.get(html.unescape(form_url)).content.decode()
+    assert "东屋屋顶漏雨，需修缮" in form
+    assert f'value="outreach.need:{need.pk}"' in form
+
+    data = {
+        "region": WANQUANZHUANG,
+        "source": "visit",
+        "category": "housing.repair",
+        "text": "东屋屋顶漏雨，需修缮",
+        "household": paired.wang.pk,
+        "source_ref": f"outreach.need:{need.pk}",
+    }
+    assert client.post("/cases/new/", data).status_code == 302
+    case = Case.objects.get()
+    assert (case.source, case.household_id) == ("visit", paired.wang.pk)
+    need.refresh_from_db()
+    assert need.case_number == case.number
+
     body = client.get(url).content.decode()
-    assert "立案</button>" in body
-    need = Need.objects.get()
-    response = client.post(f"/outreach/needs/{need.pk}/case/")
-    assert response.status_code == 302
-    body = client.get(url).content.decode()
-    assert 'href="/cases/AJ-0007/"' in body
-    assert "立案</button>" not in body
+    assert f'href="/cases/number/{case.number}/"' in body
+    assert ">立案</a>" not in body
+    assert client.get(f"/cases/number/{case.number}/").url == f"/cases/{case.pk}/"
+    assert f'href="{url}"' in client.get(f"/cases/{case.pk}/").content.decode()
+
+    # The same need registered again: refused whole, no second case.
+    again = client.post("/cases/new/", data).content.decode()
+    assert f"该诉求已立案：{case.number}" in again
+    assert Case.objects.count() == 1
 
 
 def test_the_visit_page_is_404_out_of_reach(paired, cast, client_for):
@@ -182,7 +208,6 @@ def test_flag_and_amend_from_the_visit_page(paired, cast, client_for):
 
 def test_wrong_method_is_refused(paired, cast, client_for):
     assert client_for(cast.admin).post(f"/outreach/{paired.campaign.pk}/").status_code == 405
-    assert client_for(cast.admin).get("/outreach/needs/1/case/").status_code == 405
 
 
 def test_assigning_households_on_the_page(world, cast, client_for):

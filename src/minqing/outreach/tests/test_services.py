@@ -20,7 +20,7 @@ from minqing.outreach.models import (
 from minqing.outreach.selectors import coverage, coverage_table, gap_list, my_households
 from minqing.outreach.services import (
     campaign_create,
-    need_raise_case,
+    need_link_case,
     pairing_handover,
     pairings_assign,
     pairings_spread,
@@ -396,7 +396,7 @@ def test_the_household_confirms_with_the_code_sent_to_its_phone(
 # Needs → cases
 
 
-def test_a_need_becomes_a_case_through_the_hook(world, cast, monkeypatch):
+def test_a_need_takes_one_case(world, cast):
     visit, _ = visit_log(
         actor=cast.paired,
         campaign=world.campaign,
@@ -404,18 +404,11 @@ def test_a_need_becomes_a_case_through_the_hook(world, cast, monkeypatch):
         data=visit_input(needs=["修缮屋顶"]),
     )
     need = visit.needs.get()
-    with pytest.raises(ValidationError):
-        need_raise_case(actor=cast.paired, need=need)
-    raised = []
-    monkeypatch.setattr(
-        hooks, "case_raiser", lambda actor, n: raised.append(n.text) or "AJ-2026-0001"
-    )
-    need_raise_case(actor=cast.paired, need=need)
-    assert Need.objects.get().case_number == "AJ-2026-0001"
-    assert raised == ["修缮屋顶"]
-    with pytest.raises(ValidationError):
-        need_raise_case(actor=cast.paired, need=Need.objects.get())
-    assert raised == ["修缮屋顶"]
+    need_link_case(actor=cast.paired, need_id=need.pk, case_number="130681-2026-00001")
+    assert Need.objects.get().case_number == "130681-2026-00001"
+    with pytest.raises(ValidationError, match="该诉求已立案：130681-2026-00001"):
+        need_link_case(actor=cast.admin, need_id=need.pk, case_number="130681-2026-00002")
+    assert Need.objects.get().case_number == "130681-2026-00001"
 
 
 def test_pairing_kinds_are_data(world, cast):
