@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from minqing.accounts.roles import Cap
@@ -120,12 +121,12 @@ def coverage_view(request, pk: int):
 
 
 SHOW_TITLES = {
-    "all": "在册户",
-    "unvisited": "尚未走访的户",
-    "overdue": "逾期未访的必访户",
-    "must": "必访户",
-    "unpaired": "未包联的户",
-    "promised": "有承诺待兑现的户",
+    "all": _("在册户"),
+    "unvisited": _("尚未走访的户"),
+    "overdue": _("逾期未访的必访户"),
+    "must": _("必访户"),
+    "unpaired": _("未包联的户"),
+    "promised": _("有承诺待兑现的户"),
 }
 
 
@@ -154,7 +155,7 @@ def enrolment_list(request, pk: int):
     elif show == "missing":
         title = gettext("第 %(k)d 轮尚未走访的户") % {"k": k}
     else:
-        title = gettext(SHOW_TITLES[show])
+        title = str(SHOW_TITLES[show])
     context = _region_context(user, campaign, prefix) | {
         "page": page,
         "title": title,

@@ -5,6 +5,7 @@ import datetime
 import io
 
 import pytest
+from django.utils import translation
 from python_calamine import CalamineWorkbook
 
 from minqing.outreach import hooks
@@ -309,3 +310,17 @@ def test_the_household_page_has_an_outreach_section(paired, cast, client_for):
 def test_the_home_page_lists_households_due(paired, cast, client_for):
     body = client_for(cast.paired).get("/").content.decode()
     assert "待走访的包联户" in body
+
+
+def test_the_coverage_page_in_english(paired, cast, client_for):
+    from django.core.management import call_command
+
+    call_command("compiletranslations", verbosity=0)
+    client = client_for(cast.admin)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    try:
+        body = client.get(f"/outreach/{paired.campaign.pk}/").content.decode()
+    finally:
+        translation.deactivate()  # the request left English active in this thread
+    assert "Households in scope" in body and "Townships" in body
+    assert "在册户" not in body
