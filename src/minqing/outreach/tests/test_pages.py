@@ -324,3 +324,36 @@ def test_the_coverage_page_in_english(paired, cast, client_for):
         translation.deactivate()  # the request left English active in this thread
     assert "Households in scope" in body and "Townships" in body
     assert "在册户" not in body
+
+
+def test_the_coverage_page_costs_the_same_queries_whatever_the_data(
+    paired, cast, client_for, django_assert_max_num_queries
+):
+    client = client_for(cast.admin)
+    url = f"/outreach/{paired.campaign.pk}/"
+    client.get(url)
+    with django_assert_max_num_queries(25) as first:
+        client.get(url)
+    for hour, household in enumerate([paired.zhang, paired.wang, paired.zhao, paired.sun]):
+        visit_log(
+            actor=cast.paired,
+            campaign=paired.campaign,
+            household=household,
+            data=visit_input(visited_at=at(14, 8 + hour)),
+        )
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        client.get(url)
+
+
+def test_lists_do_not_grow_queries_with_rows(
+    paired, cast, client_for, django_assert_max_num_queries
+):
+    client = client_for(cast.paired)
+    client.get("/outreach/mine/")
+    with django_assert_max_num_queries(12):
+        assert client.get("/outreach/mine/").content.decode().count("开始走访") == 4
+    admin = client_for(cast.admin)
+    with django_assert_max_num_queries(12):
+        admin.get(f"/outreach/{paired.campaign.pk}/households/?show=all")
+    with django_assert_max_num_queries(12):
+        admin.get("/outreach/visits/")
