@@ -117,6 +117,8 @@ def _clean_campaign(
             }
         elif not Region.objects.filter(code=pad(prefix)).exists():
             errors["regions"] = _("没有区划代码 %(code)s") % {"code": prefix}
+        elif actor is not None and not actor.reaches(pad(prefix)):
+            errors["regions"] = _("区划 %(code)s 不在您的管辖范围内") % {"code": prefix}
     codes = {c.code for c in Category.objects.all()}
     rules = []
     for rule in must_visit:

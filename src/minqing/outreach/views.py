@@ -94,6 +94,37 @@ def campaign_new(request):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request, pk: int):
+    campaign, can_write = selectors.get_campaign_for_user(request.user, pk)
+    _require(can_write)
+    rules = campaign.must_visit
+    initial = {
+        "name": campaign.name,
+        "kind": campaign.kind,
+        "start": campaign.start,
+        "end": campaign.end,
+        "regions": ",".join(campaign.regions),
+        "rounds": campaign.rounds,
+        "must_categories": [r["category"] for r in rules],
+        "must_every_days": rules[0]["every_days"] if rules else 30,
+        "aspects": "、".join(campaign.aspects),
+        "report_day": campaign.report_day,
+    }
+    form = CampaignForm(request.POST or None, user=request.user, initial=initial)
+    if form.is_valid() and call_service(
+        form,
+        services.campaign_update,
+        actor=request.user,
+        campaign=campaign,
+        **form.service_kwargs(),
+    ):
+        messages.success(request, gettext("已保存"))
+        return redirect("outreach:coverage", campaign.pk)
+    return render(request, "outreach/form.html", {"form": form, "title": gettext("修改走访活动")})
+
+
+@login_required
 @require_GET
 def coverage_view(request, pk: int):
     user = request.user
@@ -470,7 +501,11 @@ def visit_new(request, pk: int, household: int):
     if household_obj is None:
         raise Http404
     form = VisitForm(
-        request.POST or None, request.FILES or None, campaign=campaign, household=household_obj
+        request.POST or None,
+        request.FILES or None,
+        campaign=campaign,
+        user=user,
+        household=household_obj,
     )
     if form.is_valid():
         result = call_service(

@@ -100,12 +100,14 @@ def test_logging_a_visit_through_the_form(paired, cast, client_for):
             "aspects": ["生活", "政策落实"],
             "found": "取暖煤不够",
             "needs": "申请取暖补贴\n修缮院墙",
+            "companions": [cast.village.pk],
             "client_id": "form-1",
         },
     )
     visit = Visit.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/outreach/visits/{visit.pk}/"
     assert visit.aspects == ["生活", "政策落实"]
+    assert list(visit.companions.all()) == [cast.village]
     assert list(Need.objects.values_list("text", flat=True)) == ["申请取暖补贴", "修缮院墙"]
     # Posting the same form again (the signal dropped before the answer came) saves nothing new.
     client.post(url, {"visited_at": "2026-06-15T09:30", "client_id": "form-1"})
@@ -357,3 +359,32 @@ def test_lists_do_not_grow_queries_with_rows(
         admin.get(f"/outreach/{paired.campaign.pk}/households/?show=all")
     with django_assert_max_num_queries(12):
         admin.get("/outreach/visits/")
+
+
+def test_creating_and_editing_a_campaign_on_the_page(world, cast, client_for):
+    client = client_for(cast.admin)
+    data = {
+        "name": "千名干部进百村",
+        "kind": "thousand_cadres",
+        "start": "2026-06-01",
+        "end": "2026-12-31",
+        "regions": "130681107",
+        "rounds": "2",
+        "must_categories": ["tekun"],
+        "must_every_days": "20",
+        "aspects": "生活、生产",
+        "report_day": "20",
+    }
+    response = client.post("/outreach/new/", data)
+    assert response.status_code == 302
+    from minqing.outreach.models import Campaign
+
+    campaign = Campaign.objects.get(name="千名干部进百村")
+    assert campaign.must_visit == [{"category": "tekun", "every_days": 20}]
+    assert Enrolment.objects.filter(campaign=campaign).count() == 5  # 刁窝镇 only
+    response = client.post(f"/outreach/{campaign.pk}/edit/", data | {"report_day": "15"})
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.report_day == 15
+    refused = client_for(cast.township).post("/outreach/new/", data)
+    assert refused.status_code == 200 and "不在您的管辖范围内" in refused.content.decode()
