@@ -6,7 +6,7 @@ counted once by the services' own rebuild (``_rebuild_tallies``, ``rebuild_activ
 
 outreach.coverage
     The coverage page's figures for the county admin: the county total with its townships
-    (``coverage`` + ``coverage_table``), the county by village, and one township by village.
+    (``coverage_with_table``, what the page and the API run), the county by village, and one township by village.
     On SQLite, and on PostgreSQL when ``--pg`` / ``BENCH_PG_URL`` is given. p50 against the
     same SQL statements replayed on the raw cursor. Targets: p50 ≤ 300 ms on SQLite, ≤ 100 ms
     on PostgreSQL, for every case.
@@ -241,18 +241,18 @@ def _coverage_on(url: str, label: str, target: float, info: dict | None = None) 
     from django.db import connection
 
     from minqing.outreach.models import Campaign
-    from minqing.outreach.selectors import coverage, coverage_table
+    from minqing.outreach.selectors import coverage, coverage_with_table
 
     campaign = Campaign.objects.get(pk=info["campaign"])
     cases = [
         (
             "county total + townships",
-            lambda: (coverage(campaign, COUNTY)[""], coverage_table(campaign, COUNTY)),
+            lambda: coverage_with_table(campaign, COUNTY),
         ),
         ("county by village", lambda: coverage(campaign, COUNTY, by=12)),
         (
             "刁窝镇 by village",
-            lambda: (coverage(campaign, "130681107")[""], coverage_table(campaign, "130681107")),
+            lambda: coverage_with_table(campaign, "130681107"),
         ),
     ]
     figures, worst, worst_bare = [], None, None

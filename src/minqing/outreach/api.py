@@ -151,15 +151,12 @@ def campaign_coverage(request, campaign_id: int, query: Query[CoverageQuery]):
     campaign, _w = selectors.get_campaign_for_user(user, campaign_id)
     prefix = selectors.scope_prefix(user, query.region)
     region = Region.objects.filter(code=pad(prefix)).first()
-    total = selectors.coverage(campaign, prefix)[""]
+    total, table = selectors.coverage_with_table(campaign, prefix)
     return CoverageOut(
         campaign_id=campaign.pk,
         on=timezone.localdate(),
         total=_figures_out(prefix, region.short_name if region else prefix, total),
-        below=[
-            _figures_out(row["prefix"], row["name"], row["figures"])
-            for row in selectors.coverage_table(campaign, prefix)
-        ],
+        below=[_figures_out(row["prefix"], row["name"], row["figures"]) for row in table],
     )
 
 

@@ -134,11 +134,11 @@ def coverage_view(request, pk: int):
         idle_days = max(1, min(int(request.GET.get("idle", selectors.IDLE_DAYS)), 365))
     except ValueError:
         idle_days = selectors.IDLE_DAYS
-    total = selectors.coverage(campaign, prefix)[""]
+    total, table = selectors.coverage_with_table(campaign, prefix)
     cadres = selectors.cadre_table(campaign, prefix, idle_days=idle_days)
     context = _region_context(user, campaign, prefix) | {
         "total": total,
-        "table": selectors.coverage_table(campaign, prefix),
+        "table": table,
         "child_level": DIGITS_LEVEL.get(len(prefix), 5) + 1,
         "cadres": cadres,
         "idle": [row for row in cadres if row["idle"]],
