@@ -30,7 +30,8 @@ LIST = reverse("households:list")
 # Session, user, the page of households, their village names, their categories; for the
 # whole page also the filter's regions and categories, and the category of a filter.
 LIST_QUERIES = 8
-DETAIL_QUERIES = 11
+# + outreach's section (its visits, pairings and running campaigns).
+DETAIL_QUERIES = 11 + 3
 
 
 def detail(household) -> str:

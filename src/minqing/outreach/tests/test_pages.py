@@ -388,3 +388,31 @@ def test_creating_and_editing_a_campaign_on_the_page(world, cast, client_for):
     assert campaign.report_day == 15
     refused = client_for(cast.township).post("/outreach/new/", data)
     assert refused.status_code == 200 and "不在您的管辖范围内" in refused.content.decode()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_signature_confirms_the_visit_and_is_served_in_scope_only(
+    paired, cast, client_for, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    visit, _ = visit_log(
+        actor=cast.paired,
+        campaign=paired.campaign,
+        household=paired.wang,
+        data=visit_input(photos=[("门前.jpg", b"\xff\xd8\xff\xe0 photo")]),
+    )
+    client = client_for(cast.paired)
+    sign = io.BytesIO(PNG)
+    sign.name = "signature.png"
+    assert client.post(f"/outreach/visits/{visit.pk}/sign/", {"signature": sign}).status_code == 302
+    visit.refresh_from_db()
+    assert visit.confirm_method == "signature" and visit.confirmed_at is not None
+    assert b"".join(client.get(f"/outreach/visits/{visit.pk}/signature/").streaming_content) == PNG
+    photo = visit.photos.get()
+    assert client.get(f"/outreach/photos/{photo.pk}/").status_code == 200
+    assert client_for(cast.township).get(f"/outreach/photos/{photo.pk}/").status_code == 404
+    assert (
+        client_for(cast.township).get(f"/outreach/visits/{visit.pk}/signature/").status_code == 404
+    )

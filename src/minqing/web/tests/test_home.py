@@ -13,7 +13,8 @@ from minqing.testing import PASSWORD, SHUANGTA
 HOME = reverse("web:home")
 # Session, user, reach, counts below it, villages per township (chart), locked accounts,
 # today's audit rows. The county admin's home is the heaviest; more data must not add queries.
-HOME_QUERY_BUDGET = 8
+# + outreach's 今日待办 (the user's households due a visit).
+HOME_QUERY_BUDGET = 8 + 1
 
 
 def _nav(html: str) -> str:
