@@ -17,24 +17,28 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
     reader, writer = await asyncio.open_connection("127.0.0.1", spec["port"])
     start = datetime.datetime.fromisoformat(spec["start"] + "T08:00:00+08:00")
     n = 0
+    batch = spec.get("batch", 1)
     try:
         while time.perf_counter() < stop_at:
             # Eleven minutes apart: one cadre, one village at a time, never an impossible trip.
-            at = start + datetime.timedelta(minutes=11 * n)
-            n += 1
-            body = json.dumps(
-                {
-                    "client_id": f"load-{index}-{uuid.uuid4().hex}",
-                    "campaign_id": spec["campaign"],
-                    "household_id": entry["household"],
-                    "visited_at": at.isoformat(),
-                    "aspects": ["生活"],
-                    "found": "基准测试",
-                },
-                ensure_ascii=False,
-            ).encode()
+            entries = []
+            for _ in range(batch):
+                entries.append(
+                    {
+                        "client_id": f"load-{index}-{uuid.uuid4().hex}",
+                        "campaign_id": spec["campaign"],
+                        "household_id": entry["household"],
+                        "visited_at": (start + datetime.timedelta(minutes=11 * n)).isoformat(),
+                        "aspects": ["生活"],
+                        "found": "基准测试",
+                    }
+                )
+                n += 1
+            payload_in = {"visits": entries} if batch > 1 else entries[0]
+            body = json.dumps(payload_in, ensure_ascii=False).encode()
+            path = "/api/outreach/visits/batch" if batch > 1 else "/api/outreach/visits"
             head = (
-                f"POST /api/outreach/visits HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Authorization: Bearer {entry['token']}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
             ).encode()
@@ -56,8 +60,9 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
                 continue
             latencies.append(time.perf_counter() - t)
             counts["requests"] += 1
-            if status in (200, 201):
-                counts["ok"] += 1
+            created = json.loads(payload).get("created", 1) if batch > 1 and status == 200 else 1
+            if status in (200, 201) and created == batch:
+                counts["ok"] += batch
             else:
                 counts["errors"] += 1
                 if counts["errors"] <= 3:

@@ -6,7 +6,7 @@ counted once by the services' own rebuild (``_rebuild_tallies``, ``rebuild_activ
 
 outreach.coverage
     The coverage page's figures for the county admin: the county total with its townships
-    (``coverage`` + ``coverage_table``), the county by village, and one township by village.
+    (``coverage_with_table``, what the page and the API run), the county by village, and one township by village.
     On SQLite, and on PostgreSQL when ``--pg`` / ``BENCH_PG_URL`` is given. p50 against the
     same SQL statements replayed on the raw cursor. Targets: p50 ≤ 300 ms on SQLite, ≤ 100 ms
     on PostgreSQL, for every case.
@@ -241,18 +241,18 @@ def _coverage_on(url: str, label: str, target: float, info: dict | None = None) 
     from django.db import connection
 
     from minqing.outreach.models import Campaign
-    from minqing.outreach.selectors import coverage, coverage_table
+    from minqing.outreach.selectors import coverage, coverage_with_table
 
     campaign = Campaign.objects.get(pk=info["campaign"])
     cases = [
         (
             "county total + townships",
-            lambda: (coverage(campaign, COUNTY)[""], coverage_table(campaign, COUNTY)),
+            lambda: coverage_with_table(campaign, COUNTY),
         ),
         ("county by village", lambda: coverage(campaign, COUNTY, by=12)),
         (
             "刁窝镇 by village",
-            lambda: (coverage(campaign, "130681107")[""], coverage_table(campaign, "130681107")),
+            lambda: coverage_with_table(campaign, "130681107"),
         ),
     ]
     figures, worst, worst_bare = [], None, None
@@ -397,52 +397,74 @@ def _post_on(url: str, label: str) -> Result:
                 break
             except OSError:
                 time.sleep(0.2)
-        spec = {
-            "port": port,
-            "seconds": POST_SECONDS,
-            "campaign": info["campaign"],
-            "clients": plan,
-            "start": (datetime.date.today() - datetime.timedelta(days=89)).isoformat(),
-        }
-        out = subprocess.run(
-            [sys.executable, "-m", "bench._load"],
-            input=json.dumps(spec),
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=True,
-        )
-        stats = json.loads(out.stdout)
+        modes = [1, int(os.environ.get("BENCH_POST_BATCH", "10"))]
+        results = {batch: _drive(port, info, plan, batch) for batch in modes}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    rate = stats["ok"] / stats["seconds"]
-    p50, p99 = stats["p50"], stats["p99"]
-    note = (
-        f"{stats['requests']:,} requests, {stats['errors']:,} errors, {rate:,.0f} visits/s, "
-        f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms; {clients} clients, gunicorn "
-        f"{workers} workers x {threads} threads"
-    )
-    print(f"outreach.post ({label}): {note}", flush=True)
-    met = rate >= POST_RATE_TARGET and p99 <= POST_P99_TARGET and not stats["errors"]
-    figure = Figure(
-        label=f"POST /api/outreach/visits ({label})",
-        seconds=stats["seconds"],
-        rows=stats["ok"],
-        note=note,
-    )
+    figures, lines = [], []
+    for batch, stats in results.items():
+        rate = stats["ok"] / stats["seconds"]
+        met = rate >= POST_RATE_TARGET and stats["p99"] <= POST_P99_TARGET and not stats["errors"]
+        what = "one visit per request" if batch == 1 else f"batches of {batch}"
+        note = (
+            f"{what}: {stats['requests']:,} requests, {stats['errors']:,} errors, "
+            f"{rate:,.0f} visits/s, {stats['requests'] / stats['seconds']:,.0f} requests/s, "
+            f"p50 {stats['p50'] * 1000:.1f} ms, p99 {stats['p99'] * 1000:.1f} ms -> "
+            f"{'OK' if met else 'MISSED'}"
+        )
+        print(f"outreach.post ({label}) {note}", flush=True)
+        lines.append(note)
+        figures.append(
+            Figure(
+                label=f"POST visits, {what} ({label})",
+                seconds=stats["p99"],
+                rows=stats["ok"],
+                note=note,
+            )
+        )
+    single = results[1]
+    single_rate = single["ok"] / single["seconds"]
     return Result(
         name=f"outreach.post.{label}",
         workload=f"{info['households']:,} households, {info['visits']:,} visits loaded; "
-        f"{clients} concurrent clients for {POST_SECONDS:g} s",
-        ours=Figure(label=figure.label, seconds=p99, rows=stats["ok"], note=note),
-        # Expressed as the p99: the rate is checked alongside and printed in the note.
-        target_seconds=POST_P99_TARGET if rate >= POST_RATE_TARGET and not stats["errors"] else 0,
-        target_label=f">= {POST_RATE_TARGET:g} visits/s, p99 <= {POST_P99_TARGET * 1000:g} ms, "
-        f"no errors ({'OK' if met else 'MISSED'} at {rate:,.0f}/s)",
-        figures=[figure],
-        notes=[note],
+        f"{clients} concurrent clients, {POST_SECONDS:g} s per mode after a 3 s warm-up; "
+        f"gunicorn {workers} workers x {threads} threads",
+        ours=figures[0],
+        # The seconds compared are the p99; a rate below target fails the line as well.
+        target_seconds=POST_P99_TARGET
+        if single_rate >= POST_RATE_TARGET and not single["errors"]
+        else 0.0,
+        target_label=f"one visit per request: >= {POST_RATE_TARGET:g} visits/s, p99 <= "
+        f"{POST_P99_TARGET * 1000:g} ms, no errors (measured {single_rate:,.0f}/s)",
+        figures=figures,
+        notes=lines,
     )
+
+
+def _drive(port: int, info: dict, plan: list[dict], batch: int) -> dict:
+    spec = {
+        "port": port,
+        "seconds": POST_SECONDS,
+        "warmup": 3,
+        "batch": batch,
+        "campaign": info["campaign"],
+        "clients": plan,
+        "start": (
+            datetime.date.today() - datetime.timedelta(days=89 - 40 * (batch > 1))
+        ).isoformat(),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "bench._load"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    if out.stderr:
+        print(out.stderr[:2000], file=sys.stderr)
+    return json.loads(out.stdout)
 
 
 def run_post() -> Result:

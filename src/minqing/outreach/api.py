@@ -151,15 +151,12 @@ def campaign_coverage(request, campaign_id: int, query: Query[CoverageQuery]):
     campaign, _w = selectors.get_campaign_for_user(user, campaign_id)
     prefix = selectors.scope_prefix(user, query.region)
     region = Region.objects.filter(code=pad(prefix)).first()
-    total = selectors.coverage(campaign, prefix)[""]
+    total, table = selectors.coverage_with_table(campaign, prefix)
     return CoverageOut(
         campaign_id=campaign.pk,
         on=timezone.localdate(),
         total=_figures_out(prefix, region.short_name if region else prefix, total),
-        below=[
-            _figures_out(row["prefix"], row["name"], row["figures"])
-            for row in selectors.coverage_table(campaign, prefix)
-        ],
+        below=[_figures_out(row["prefix"], row["name"], row["figures"]) for row in table],
     )
 
 
@@ -494,7 +491,8 @@ def visit_new(request, data: VisitIn):
     visit, created = services.visit_log(
         actor=user, campaign=campaign, household=household, data=_input(data)
     )
-    return Status(201 if created else 200, _visit_out(visit, list(visit.needs.all())))
+    needs = list(visit.needs.all()) if data.needs or not created else []
+    return Status(201 if created else 200, _visit_out(visit, needs))
 
 
 @router.post("/visits/batch", response=BatchOut, summary="批量上传离线走访（按 client_id 去重）")
@@ -521,6 +519,8 @@ def visit_batch(request, data: BatchIn):
                 campaigns[v.campaign_id] = None
         campaign, household = campaigns[v.campaign_id], households.get(v.household_id)
         entries.append((v, campaign, household))
+    ready = [(c, h, _input(v)) for v, c, h in entries if c is not None and h is not None]
+    saved = iter(services.visits_batch(actor=user, items=ready))
     for v, campaign, household in entries:
         if campaign is None or household is None:
             what = _("活动") if campaign is None else _("户")
@@ -533,9 +533,7 @@ def visit_batch(request, data: BatchIn):
                 )
             )
             continue
-        ((visit, created, error),) = services.visits_batch(
-            actor=user, items=[(campaign, household, _input(v))]
-        )
+        visit, created, error = next(saved)
         status = "refused" if visit is None else "created" if created else "duplicate"
         items.append(
             BatchItem(

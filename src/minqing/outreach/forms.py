@@ -68,6 +68,7 @@ class CampaignForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["regions"].initial = user.reach
+        self.fields["start"].initial = timezone.localdate()
         self.fields["must_categories"].initial = list(
             Category.objects.filter(must_visit=True).values_list("code", flat=True)
         )
@@ -139,14 +140,18 @@ class VisitForm(forms.Form):
         help_text=_("每行一条，保存后可逐条立案"),
         widget=forms.Textarea({"rows": 2}),
     )
+    companions = CadreMultipleField(
+        label=_("同行干部"), queryset=None, required=False, help_text=_("可不选")
+    )
     photos = MultipleFileField(label=_("照片"), required=False)
     latitude = forms.FloatField(required=False, widget=forms.HiddenInput)
     longitude = forms.FloatField(required=False, widget=forms.HiddenInput)
     client_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
-    def __init__(self, *args, campaign, household=None, **kwargs):
+    def __init__(self, *args, campaign, user, household=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["aspects"].choices = [(a, a) for a in campaign.aspects]
+        self.fields["companions"].queryset = _cadre_queryset(user).exclude(pk=user.pk)
         if household is not None:
             self.fields["address"].initial = household.address
         self.fields["visited_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
@@ -170,6 +175,7 @@ class VisitForm(forms.Form):
             promised=data["promised"],
             needs=[line for line in data["needs"].splitlines() if line.strip()],
             photos=data["photos"],
+            companions=list(data["companions"]),
             client_id=data["client_id"],
         )
 

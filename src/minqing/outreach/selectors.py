@@ -173,18 +173,35 @@ def _put_round(figures: Figures, k: int, n: int) -> None:
 
 def coverage_table(campaign: Campaign, prefix: str, *, today=None) -> list[dict]:
     """One row per region under ``prefix`` (townships of a county, villages of a township)."""
+    return coverage_with_table(campaign, prefix, today=today)[1]
+
+
+def coverage_with_table(
+    campaign: Campaign, prefix: str, *, today=None
+) -> tuple[Figures, list[dict]]:
+    """The region's figures and its table, from one grouped pass: the total is the sum of
+    the rows (a village, having no rows, is counted directly)."""
     digits = _child_digits(prefix)
     if digits is None:
-        return []
+        return coverage(campaign, prefix, today=today)[""], []
     figures = coverage(campaign, prefix, today=today, by=digits)
     names = dict(
         Region.objects.filter(code__in=[pad(k) for k in figures]).values_list("code", "short_name")
     )
-    return [
+    total = Figures(rounds=[0] * campaign.rounds)
+    for f in figures.values():
+        total.households += f.households
+        total.rounds = [a + b for a, b in zip(total.rounds, f.rounds, strict=True)]
+        total.must_visit += f.must_visit
+        total.overdue += f.overdue
+        total.unpaired += f.unpaired
+        total.visits += f.visits
+    rows = [
         {"prefix": k, "name": names.get(pad(k), k), "figures": figures[k]}
         for k in sorted(figures)
         if figures[k].households
     ]
+    return total, rows
 
 
 # The rows behind each figure.

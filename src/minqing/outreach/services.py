@@ -117,6 +117,8 @@ def _clean_campaign(
             }
         elif not Region.objects.filter(code=pad(prefix)).exists():
             errors["regions"] = _("没有区划代码 %(code)s") % {"code": prefix}
+        elif actor is not None and not actor.reaches(pad(prefix)):
+            errors["regions"] = _("区划 %(code)s 不在您的管辖范围内") % {"code": prefix}
     codes = {c.code for c in Category.objects.all()}
     rules = []
     for rule in must_visit:
@@ -784,23 +786,20 @@ def visit_log(
 ) -> tuple[Visit, bool]:
     """Log a visit and count it; (visit, created). Posting the same ``client_id`` again
     returns the visit it made the first time, unchanged."""
-    existing = _existing(data.client_id, actor)
-    if existing is not None:
-        return existing, False
     require_write(actor, household.region_id)
-    photos = _check_visit(campaign, household, data)
     enrolment = (
         Enrolment.objects.select_for_update().filter(campaign=campaign, household=household).first()
     )
+    # Under the household's lock: a concurrent post of the same entry waited for the first.
+    existing = _existing(data.client_id, actor)
+    if existing is not None:
+        return existing, False
+    photos = _check_visit(campaign, household, data)
     if enrolment is None:  # a household registered after the campaign began
         campaign_enrol(campaign=campaign)
         enrolment = Enrolment.objects.select_for_update().get(
             campaign=campaign, household=household
         )
-    # A concurrent post of the same entry waited on the lock above: now it sees the first.
-    existing = _existing(data.client_id, actor)
-    if existing is not None:
-        return existing, False
     enrolment.visits += 1
     if enrolment.last_visit_at is None or data.visited_at >= enrolment.last_visit_at:
         enrolment.last_visit_at = data.visited_at
@@ -1072,16 +1071,22 @@ def need_link_case(*, actor, need_id: int, case_number: str) -> Need:
 def visits_batch(*, actor, items: Iterable[tuple[Campaign, Household, VisitInput]]) -> list:
     """An offline phone's queue: each entry on its own (one bad entry does not lose the
     rest), idempotent by client id. [(visit or None, created, error message)]."""
-    results = []
-    for campaign, household, data in items:
-        try:
-            visit, created = visit_log(
-                actor=actor, campaign=campaign, household=household, data=data
-            )
-            results.append((visit, created, ""))
-        except (ValidationError, PermissionDenied) as error:
-            message = (
-                "；".join(error.messages) if isinstance(error, ValidationError) else str(error)
-            )
-            results.append((None, False, message))
+    items = list(items)
+    results: list = [None] * len(items)
+    # One transaction (one commit) for the batch, a savepoint per entry; households locked in
+    # one order, so that two batches over the same households cannot deadlock.
+    order = sorted(range(len(items)), key=lambda i: (items[i][1].pk, i))
+    with transaction.atomic():
+        for i in order:
+            campaign, household, data = items[i]
+            try:
+                visit, created = visit_log(
+                    actor=actor, campaign=campaign, household=household, data=data
+                )
+                results[i] = (visit, created, "")
+            except (ValidationError, PermissionDenied) as error:
+                message = (
+                    "；".join(error.messages) if isinstance(error, ValidationError) else str(error)
+                )
+                results[i] = (None, False, message)
     return results

@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.campaign_new, name="campaign_new"),
     path("mine/", views.mine, name="mine"),
     path("<int:pk>/", views.coverage_view, name="coverage"),
+    path("<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
     path("<int:pk>/households/", views.enrolment_list, name="enrolments"),
     path("<int:pk>/cadres/", views.cadre_list, name="cadres"),
     path("<int:pk>/rollup.xlsx", views.rollup, name="rollup"),

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from minqing.accounts.roles import Cap
@@ -93,6 +94,37 @@ def campaign_new(request):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request, pk: int):
+    campaign, can_write = selectors.get_campaign_for_user(request.user, pk)
+    _require(can_write)
+    rules = campaign.must_visit
+    initial = {
+        "name": campaign.name,
+        "kind": campaign.kind,
+        "start": campaign.start,
+        "end": campaign.end,
+        "regions": ",".join(campaign.regions),
+        "rounds": campaign.rounds,
+        "must_categories": [r["category"] for r in rules],
+        "must_every_days": rules[0]["every_days"] if rules else 30,
+        "aspects": "、".join(campaign.aspects),
+        "report_day": campaign.report_day,
+    }
+    form = CampaignForm(request.POST or None, user=request.user, initial=initial)
+    if form.is_valid() and call_service(
+        form,
+        services.campaign_update,
+        actor=request.user,
+        campaign=campaign,
+        **form.service_kwargs(),
+    ):
+        messages.success(request, gettext("已保存"))
+        return redirect("outreach:coverage", campaign.pk)
+    return render(request, "outreach/form.html", {"form": form, "title": gettext("修改走访活动")})
+
+
+@login_required
 @require_GET
 def coverage_view(request, pk: int):
     user = request.user
@@ -102,11 +134,11 @@ def coverage_view(request, pk: int):
         idle_days = max(1, min(int(request.GET.get("idle", selectors.IDLE_DAYS)), 365))
     except ValueError:
         idle_days = selectors.IDLE_DAYS
-    total = selectors.coverage(campaign, prefix)[""]
+    total, table = selectors.coverage_with_table(campaign, prefix)
     cadres = selectors.cadre_table(campaign, prefix, idle_days=idle_days)
     context = _region_context(user, campaign, prefix) | {
         "total": total,
-        "table": selectors.coverage_table(campaign, prefix),
+        "table": table,
         "child_level": DIGITS_LEVEL.get(len(prefix), 5) + 1,
         "cadres": cadres,
         "idle": [row for row in cadres if row["idle"]],
@@ -120,12 +152,12 @@ def coverage_view(request, pk: int):
 
 
 SHOW_TITLES = {
-    "all": "在册户",
-    "unvisited": "尚未走访的户",
-    "overdue": "逾期未访的必访户",
-    "must": "必访户",
-    "unpaired": "未包联的户",
-    "promised": "有承诺待兑现的户",
+    "all": _("在册户"),
+    "unvisited": _("尚未走访的户"),
+    "overdue": _("逾期未访的必访户"),
+    "must": _("必访户"),
+    "unpaired": _("未包联的户"),
+    "promised": _("有承诺待兑现的户"),
 }
 
 
@@ -154,7 +186,7 @@ def enrolment_list(request, pk: int):
     elif show == "missing":
         title = gettext("第 %(k)d 轮尚未走访的户") % {"k": k}
     else:
-        title = gettext(SHOW_TITLES[show])
+        title = str(SHOW_TITLES[show])
     context = _region_context(user, campaign, prefix) | {
         "page": page,
         "title": title,
@@ -469,7 +501,11 @@ def visit_new(request, pk: int, household: int):
     if household_obj is None:
         raise Http404
     form = VisitForm(
-        request.POST or None, request.FILES or None, campaign=campaign, household=household_obj
+        request.POST or None,
+        request.FILES or None,
+        campaign=campaign,
+        user=user,
+        household=household_obj,
     )
     if form.is_valid():
         result = call_service(

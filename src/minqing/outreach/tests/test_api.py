@@ -186,7 +186,8 @@ def test_creating_a_campaign_through_the_api(world, cast):
         "/api/outreach/campaigns",
         {"name": "x", "start": "2026-06-01", "end": "2026-06-02", "regions": [DIAOWO]},
     )
-    assert refused.status_code == 403
+    assert refused.status_code == 422
+    assert "不在您的管辖范围内" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])

@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from django.utils import translation
 from python_calamine import CalamineWorkbook
 
 from minqing.cases.models import Case
@@ -102,12 +103,14 @@ def test_logging_a_visit_through_the_form(paired, cast, client_for):
             "aspects": ["生活", "政策落实"],
             "found": "取暖煤不够",
             "needs": "申请取暖补贴\n修缮院墙",
+            "companions": [cast.village.pk],
             "client_id": "form-1",
         },
     )
     visit = Visit.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/outreach/visits/{visit.pk}/"
     assert visit.aspects == ["生活", "政策落实"]
+    assert list(visit.companions.all()) == [cast.village]
     assert list(Need.objects.values_list("text", flat=True)) == ["申请取暖补贴", "修缮院墙"]
     # Posting the same form again (the signal dropped before the answer came) saves nothing new.
     client.post(url, {"visited_at": "2026-06-15T09:30", "client_id": "form-1"})
@@ -334,3 +337,107 @@ def test_the_household_page_has_an_outreach_section(paired, cast, client_for):
 def test_the_home_page_lists_households_due(paired, cast, client_for):
     body = client_for(cast.paired).get("/").content.decode()
     assert "待走访的包联户" in body
+
+
+def test_the_coverage_page_in_english(paired, cast, client_for):
+    from django.core.management import call_command
+
+    call_command("compiletranslations", verbosity=0)
+    client = client_for(cast.admin)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    try:
+        body = client.get(f"/outreach/{paired.campaign.pk}/").content.decode()
+    finally:
+        translation.deactivate()  # the request left English active in this thread
+    assert "Households in scope" in body and "Townships" in body
+    assert "在册户" not in body
+
+
+def test_the_coverage_page_costs_the_same_queries_whatever_the_data(
+    paired, cast, client_for, django_assert_max_num_queries
+):
+    client = client_for(cast.admin)
+    url = f"/outreach/{paired.campaign.pk}/"
+    client.get(url)
+    with django_assert_max_num_queries(25) as first:
+        client.get(url)
+    for hour, household in enumerate([paired.zhang, paired.wang, paired.zhao, paired.sun]):
+        visit_log(
+            actor=cast.paired,
+            campaign=paired.campaign,
+            household=household,
+            data=visit_input(visited_at=at(14, 8 + hour)),
+        )
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        client.get(url)
+
+
+def test_lists_do_not_grow_queries_with_rows(
+    paired, cast, client_for, django_assert_max_num_queries
+):
+    client = client_for(cast.paired)
+    client.get("/outreach/mine/")
+    with django_assert_max_num_queries(12):
+        assert client.get("/outreach/mine/").content.decode().count("开始走访") == 4
+    admin = client_for(cast.admin)
+    with django_assert_max_num_queries(12):
+        admin.get(f"/outreach/{paired.campaign.pk}/households/?show=all")
+    with django_assert_max_num_queries(12):
+        admin.get("/outreach/visits/")
+
+
+def test_creating_and_editing_a_campaign_on_the_page(world, cast, client_for):
+    client = client_for(cast.admin)
+    data = {
+        "name": "千名干部进百村",
+        "kind": "thousand_cadres",
+        "start": "2026-06-01",
+        "end": "2026-12-31",
+        "regions": "130681107",
+        "rounds": "2",
+        "must_categories": ["tekun"],
+        "must_every_days": "20",
+        "aspects": "生活、生产",
+        "report_day": "20",
+    }
+    response = client.post("/outreach/new/", data)
+    assert response.status_code == 302
+    from minqing.outreach.models import Campaign
+
+    campaign = Campaign.objects.get(name="千名干部进百村")
+    assert campaign.must_visit == [{"category": "tekun", "every_days": 20}]
+    assert Enrolment.objects.filter(campaign=campaign).count() == 5  # 刁窝镇 only
+    response = client.post(f"/outreach/{campaign.pk}/edit/", data | {"report_day": "15"})
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.report_day == 15
+    refused = client_for(cast.township).post("/outreach/new/", data)
+    assert refused.status_code == 200 and "不在您的管辖范围内" in refused.content.decode()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_signature_confirms_the_visit_and_is_served_in_scope_only(
+    paired, cast, client_for, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    visit, _ = visit_log(
+        actor=cast.paired,
+        campaign=paired.campaign,
+        household=paired.wang,
+        data=visit_input(photos=[("门前.jpg", b"\xff\xd8\xff\xe0 photo")]),
+    )
+    client = client_for(cast.paired)
+    sign = io.BytesIO(PNG)
+    sign.name = "signature.png"
+    assert client.post(f"/outreach/visits/{visit.pk}/sign/", {"signature": sign}).status_code == 302
+    visit.refresh_from_db()
+    assert visit.confirm_method == "signature" and visit.confirmed_at is not None
+    assert b"".join(client.get(f"/outreach/visits/{visit.pk}/signature/").streaming_content) == PNG
+    photo = visit.photos.get()
+    assert client.get(f"/outreach/photos/{photo.pk}/").status_code == 200
+    assert client_for(cast.township).get(f"/outreach/photos/{photo.pk}/").status_code == 404
+    assert (
+        client_for(cast.township).get(f"/outreach/visits/{visit.pk}/signature/").status_code == 404
+    )

@@ -57,6 +57,10 @@ def test_campaign_enrols_every_household_of_its_regions_and_marks_must_visit_one
 def test_a_township_officer_cannot_start_a_county_campaign(world, cast):
     with pytest.raises(PermissionDenied):
         campaign_create(
+            actor=cast.viewer, name="x", kind="other", start=START, end=START, regions=["130681"]
+        )
+    with pytest.raises(ValidationError, match="不在您的管辖范围内"):
+        campaign_create(
             actor=cast.township, name="x", kind="other", start=START, end=START, regions=["130681"]
         )
 
