@@ -9,24 +9,22 @@ from minqing.cases.workflow import MOVES
 
 
 def _today(user) -> list:
-    from minqing.cases.selectors import my_cases
+    from minqing.cases.selectors import my_counts
     from minqing.web.today import TodayItem
 
-    mine = my_cases(user, limit=100)
+    titles = {
+        "assign": gettext("待派单的案件"),
+        "accept": gettext("待签收的案件"),
+        "act": gettext("正在办理的案件"),
+        "verify": gettext("待核查的案件"),
+        "call_back": gettext("待回访的案件"),
+        "close": gettext("待销号的案件"),
+    }
     items = []
-    for key, title in (
-        ("assign", gettext("待派单的案件")),
-        ("accept", gettext("待签收的案件")),
-        ("act", gettext("正在办理的案件")),
-        ("verify", gettext("待核查的案件")),
-        ("call_back", gettext("待回访的案件")),
-        ("close", gettext("待销号的案件")),
-    ):
-        rows = getattr(mine, key)
-        if rows:
-            overdue = sum(1 for c in rows if c.overdue)
+    for key, (count, overdue) in my_counts(user).items():
+        if count:
             hint = gettext("其中 %(n)s 件已逾期") % {"n": overdue} if overdue else ""
-            items.append(TodayItem(title, len(rows), reverse("cases:mine") + f"#{key}", hint))
+            items.append(TodayItem(titles[key], count, reverse("cases:mine") + f"#{key}", hint))
     return items
 
 
