@@ -720,7 +720,7 @@ def _escalate_due(now, report: SweepReport) -> None:
                 report.errors.append(f"{pk}: {'；'.join(error.messages)}")
 
 
-def sweep(*, now: datetime.datetime | None = None, batch: int = 2000) -> SweepReport:
+def sweep(*, now: datetime.datetime | None = None, batch: int = 5000) -> SweepReport:
     """找出逾期案件: mark overdue, escalate those whose rule says so, notify the leader and
     the unit. Safe to run on several workers at once."""
     now = now or timezone.now()
