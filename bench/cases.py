@@ -107,7 +107,7 @@ def _ensure_loaded():
                 'visit', '', (ARRAY['need','dispute','hazard','petition'])[1 + i %% 4],
                 (%(categories)s::bigint[])[1 + i %% %(ncat)s],
                 (ARRAY['village','village','township','county'])[1 + i %% 4],
-                (%(villages)s::varchar[])[1 + (i * 7919) %% %(nvil)s],
+                (%(villages)s::varchar[])[1 + (i::bigint * 7919) %% %(nvil)s],
                 (%(units)s::bigint[])[1 + i %% %(nunit)s],
                 (%(leaders)s::bigint[])[1 + (i / 3) %% %(nlead)s],
                 i %% 2 = 0,

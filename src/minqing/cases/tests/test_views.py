@@ -157,6 +157,15 @@ def test_the_excel_export_masks_petitions(cast, client_for):
         .to_python()
     )
     assert "征地补偿" in rows[1][7]
+    from minqing.audit.models import AuditLog
+
+    assert (
+        AuditLog.objects.filter(
+            action="export_personal", entity="cases.case", actor=cast.admin
+        ).count()
+        == 1
+    )
+    assert not AuditLog.objects.filter(action="export_personal", actor=cast.supervisor).exists()
 
 
 def test_holidays_page_is_for_the_county_admin(cast, client_for):
