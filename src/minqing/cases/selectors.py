@@ -59,11 +59,13 @@ def may_read_text(user, case: Case) -> bool:
     return case.kind != Kind.PETITION or user.can_view_personal
 
 
-def mask_case(user, case: Case) -> Case:
-    """Set ``shown_title``/``shown_text``: the petition's content hidden from a reader who may
-    not see personal data."""
+def mask_case(user, case: Case, *, text: bool = True) -> Case:
+    """Set ``shown_title`` (and ``shown_text``): the petition's content hidden from a reader
+    who may not see personal data. A list row has no text loaded: ``text=False``."""
     if may_read_text(user, case):
-        case.shown_title, case.shown_text = case.title, case.text
+        case.shown_title = case.title
+        if text:
+            case.shown_text = case.text
     else:
         case.shown_title = _("信访事项（内容已隐藏）")
         case.shown_text = _("信访内容属于个人信息，仅有个人信息查看权限的人员可见")
@@ -188,7 +190,7 @@ def for_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
 
 def decorate_rows(user, rows) -> list[Case]:
     for case in rows:
-        mask_case(user, case)
+        mask_case(user, case, text=False)
     return rows
 
 

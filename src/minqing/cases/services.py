@@ -610,10 +610,10 @@ def case_attach(*, actor, case: Case, upload) -> "Attachment":  # noqa: F821
 
 
 def _notify(case: Case, text: str, *, extra_units=()) -> None:
-    rows = []
-    if case.leader_id:
-        rows.append(Notification(case=case, user_id=case.leader_id, text=text[:200]))
-    units = {u.pk for u in extra_units} | ({case.unit_id} if case.unit_id else set())
+    """One notice addressed to the leader and the unit (a row carries both), and one to each
+    other unit concerned."""
+    units = [u.pk for u in extra_units if u.pk != case.unit_id]
+    rows = [Notification(case=case, user_id=case.leader_id, unit_id=case.unit_id, text=text[:200])]
     rows += [Notification(case=case, unit_id=pk, text=text[:200]) for pk in units]
     Notification.objects.bulk_create(rows)
 
@@ -675,10 +675,7 @@ def _mark_overdue_batch(now, batch: int, report: SweepReport) -> int:
                     changes={"overdue": [False, True]},
                 )
             )
-            if leader:
-                notes.append(Notification(case_id=pk, user_id=leader, at=now, text=text))
-            if unit:
-                notes.append(Notification(case_id=pk, unit_id=unit, at=now, text=text))
+            notes.append(Notification(case_id=pk, user_id=leader, unit_id=unit, at=now, text=text))
             report.marked_overdue.append(number)
         CaseEvent.objects.bulk_create(events)
         AuditLog.objects.bulk_create(audits)

@@ -31,6 +31,21 @@ def test_the_ledger_lists_cases_in_reach_with_filters(
     assert client.post("/cases/").status_code == 405
 
 
+def test_the_ledger_queries_do_not_grow_with_the_rows(cast, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(cast.admin)
+    village_case(cast)
+    with CaptureQueriesContext(connection) as one:
+        client.get("/cases/")
+    for _ in range(4):
+        village_case(cast, text="反映征地补偿款未足额发放", category="petition.visit")
+    with CaptureQueriesContext(connection) as five:
+        client.get("/cases/")
+    assert len(five) == len(one)
+
+
 def test_the_ledger_pages_with_a_cursor(cast, client_for):
     numbers = [village_case(cast).number for _ in range(3)]
     from minqing.cases import views
