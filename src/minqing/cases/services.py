@@ -21,6 +21,7 @@ from minqing.audit.context import current_origin
 from minqing.audit.models import AuditLog
 from minqing.audit.services import audit_record
 from minqing.cases import deadlines
+from minqing.cases.figures import OVERDUE_OPEN, refresh_flags
 from minqing.cases.models import (
     FINISHED,
     LEVEL_REACH,
@@ -118,6 +119,7 @@ def _apply(
                 "move": move.label,
             }
         )
+    refresh_flags(Case.objects.filter(pk=case.pk))
     before = case.status
     case.refresh_from_db()
     _event(case, actor, name, before=before, after=case.status, note=note, data=data)
@@ -234,6 +236,7 @@ def case_register(
     for key, value in deadlines.due_fields(case, deadlines.accept_due(rule, now), rule).items():
         setattr(case, key, value)
     case.save()
+    refresh_flags(Case.objects.filter(pk=case.pk))
     if people:
         case.people.set(people)
     if kind == Kind.DISPUTE:
@@ -651,7 +654,11 @@ def _mark_overdue_batch(now, batch: int, report: SweepReport) -> int:
             return 0
         ids = [row[0] for row in claimed]
         Case.objects.filter(id__in=ids, overdue=False).update(
-            overdue=True, sweep_at=F("escalate_at"), version=F("version") + 1, updated_at=now
+            overdue=True,
+            sweep_at=F("escalate_at"),
+            version=F("version") + 1,
+            flags=F("flags").bitor(OVERDUE_OPEN),
+            updated_at=now,
         )
         origin = current_origin()
         events, audits, notes = [], [], []
