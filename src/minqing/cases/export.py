@@ -3,10 +3,12 @@ campaign office's paper ledger has. Petition content only for readers who may se
 
 import tempfile
 
+from django.db import transaction
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from minqing.audit.services import audit_record
 from minqing.cases.models import Case, Rating
 from minqing.cases.selectors import CaseFilter, case_list, may_read_text
 from minqing.lib.excel import write_xlsx
@@ -91,8 +93,25 @@ def ledger_rows(user, filters: CaseFilter):
 
 
 def export_ledger(user, filters: CaseFilter) -> FileResponse:
+    """The sheet as a download. A reader who may see personal data gets petitions in full, so
+    such an export leaves an audit row, like the roll's full export."""
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (the response closes it)
-    write_xlsx(handle, HEADERS, ledger_rows(user, filters), sheet_name="整改台账", widths=WIDTHS)
+    try:
+        count = write_xlsx(
+            handle, HEADERS, ledger_rows(user, filters), sheet_name="整改台账", widths=WIDTHS
+        )
+        if user.can_view_personal:
+            with transaction.atomic():
+                audit_record(
+                    actor=user,
+                    action="export_personal",
+                    entity="cases.case",
+                    region_code=filters.region or user.reach,
+                    changes={"rows": [None, count]},
+                )
+    except BaseException:
+        handle.close()
+        raise
     handle.seek(0)
     name = f"整改台账-{timezone.localdate():%Y%m%d}.xlsx"
     return FileResponse(handle, as_attachment=True, filename=name)

@@ -23,6 +23,7 @@ from minqing.cases.models import (
     Status,
 )
 from minqing.cases.selectors import cases_in_reach
+from minqing.regions.forms import RegionField
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -36,9 +37,6 @@ def category_choices():
 
 
 class CaseForm(forms.Form):
-    region = forms.CharField(
-        label=_("所属区划代码"), max_length=12, help_text=_("12 位区划代码，如 130681107228")
-    )
     source = forms.ChoiceField(label=_("来源"), choices=Source.choices)
     category = forms.ChoiceField(label=_("类别"), choices=category_choices)
     kind = forms.ChoiceField(
@@ -52,6 +50,14 @@ class CaseForm(forms.Form):
     public = forms.BooleanField(label=_("办理结果可向群众公开"), required=False)
     household = forms.IntegerField(widget=forms.HiddenInput, required=False)
     source_ref = forms.CharField(widget=forms.HiddenInput, required=False, max_length=60)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The picker first: a case belongs to a village, a township or the county itself.
+        self.fields = {
+            "region": RegionField(user=user, levels=(3, 4, 5), label=_("所属区划")),
+            **self.fields,
+        }
 
 
 class _MoveForm(forms.Form):

@@ -8,25 +8,48 @@ from minqing.accounts.roles import Cap
 from minqing.cases.workflow import MOVES
 
 
-def _today(user) -> list:
-    from minqing.cases.selectors import my_cases
+def _holidays_missing(user) -> list:
+    """From October on, a county admin is reminded to enter next year's arrangement: 15
+    working days from mid-December already reach into the next year."""
+    from django.utils import timezone
+
+    from minqing.cases.models import HolidayYear
+    from minqing.lib.workdays import library_knows
     from minqing.web.today import TodayItem
 
-    mine = my_cases(user, limit=100)
-    items = []
-    for key, title in (
-        ("assign", gettext("待派单的案件")),
-        ("accept", gettext("待签收的案件")),
-        ("act", gettext("正在办理的案件")),
-        ("verify", gettext("待核查的案件")),
-        ("call_back", gettext("待回访的案件")),
-        ("close", gettext("待销号的案件")),
-    ):
-        rows = getattr(mine, key)
-        if rows:
-            overdue = sum(1 for c in rows if c.overdue)
+    if not user.can(Cap.MANAGE_USERS):
+        return []
+    today = timezone.localdate()
+    year = today.year + 1
+    if today.month < 10 or library_knows(year) or HolidayYear.objects.filter(year=year).exists():
+        return []
+    return [
+        TodayItem(
+            gettext("%(y)s 年节假日安排尚未录入") % {"y": year},
+            1,
+            reverse("cases:holidays"),
+            gettext("跨年的办理期限无法计算，请按国务院办公厅通知录入"),
+        )
+    ]
+
+
+def _today(user) -> list:
+    from minqing.cases.selectors import my_counts
+    from minqing.web.today import TodayItem
+
+    titles = {
+        "assign": gettext("待派单的案件"),
+        "accept": gettext("待签收的案件"),
+        "act": gettext("正在办理的案件"),
+        "verify": gettext("待核查的案件"),
+        "call_back": gettext("待回访的案件"),
+        "close": gettext("待销号的案件"),
+    }
+    items = _holidays_missing(user)
+    for key, (count, overdue) in my_counts(user).items():
+        if count:
             hint = gettext("其中 %(n)s 件已逾期") % {"n": overdue} if overdue else ""
-            items.append(TodayItem(title, len(rows), reverse("cases:mine") + f"#{key}", hint))
+            items.append(TodayItem(titles[key], count, reverse("cases:mine") + f"#{key}", hint))
     return items
 
 

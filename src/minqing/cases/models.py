@@ -250,6 +250,8 @@ class Case(models.Model):
     # the mediation result (a dispute).
     last_rating = models.CharField(_("最近回访满意度"), max_length=10, blank=True)
     mediation = models.CharField(_("调解结果"), max_length=12, blank=True)
+    # The figures' facts as bits (figures.FLAGS), recomputed by every change.
+    flags = models.PositiveSmallIntegerField(default=0)
     merged_into = models.ForeignKey(
         "self",
         verbose_name=_("合并至"),
@@ -291,8 +293,8 @@ class Case(models.Model):
                 name="case_supervised_idx",
                 condition=Q(supervised=True) & ~Q(status__in=FINISHED),
             ),
-            # Figures by period.
-            models.Index(fields=["registered_at"], name="case_registered_at_idx"),
+            # Figures: (group, flags) pairs of a period, from the index alone on PostgreSQL.
+            models.Index(fields=["registered_at", "region", "flags"], name="case_figures_idx"),
         ]
 
     def __str__(self):

@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,11 +59,13 @@ def may_read_text(user, case: Case) -> bool:
     return case.kind != Kind.PETITION or user.can_view_personal
 
 
-def mask_case(user, case: Case) -> Case:
-    """Set ``shown_title``/``shown_text``: the petition's content hidden from a reader who may
-    not see personal data."""
+def mask_case(user, case: Case, *, text: bool = True) -> Case:
+    """Set ``shown_title`` (and ``shown_text``): the petition's content hidden from a reader
+    who may not see personal data. A list row has no text loaded: ``text=False``."""
     if may_read_text(user, case):
-        case.shown_title, case.shown_text = case.title, case.text
+        case.shown_title = case.title
+        if text:
+            case.shown_text = case.text
     else:
         case.shown_title = _("信访事项（内容已隐藏）")
         case.shown_text = _("信访内容属于个人信息，仅有个人信息查看权限的人员可见")
@@ -153,7 +155,13 @@ def case_list(user, f: CaseFilter) -> QuerySet[Case]:
 
 
 def for_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
-    return qs.select_related("category__parent", "region", "unit", "leader", "household").only(
+    """The columns a list row shows. Names come by small prefetch queries instead of joins:
+    a six-table join costs PostgreSQL more to plan than to run (bench/cases.py)."""
+    from minqing.accounts.models import OrgUnit, User
+    from minqing.households.models import Household
+    from minqing.regions.models import Region
+
+    return qs.only(
         "id",
         "number",
         "title",
@@ -164,26 +172,31 @@ def for_rows(qs: QuerySet[Case]) -> QuerySet[Case]:
         "overdue",
         "supervised",
         "registered_at",
-        "region__short_name",
-        "region__code",
-        "category__name",
-        "category__parent__name",
-        "unit__name",
-        "leader__full_name",
-        "leader__username",
-        "household__head_name",
+        "region",
+        "category",
+        "unit",
+        "leader",
+        "household",
         "escalated_count",
         "extension_count",
+    ).prefetch_related(
+        Prefetch("region", Region.objects.only("code", "short_name", "level")),
+        Prefetch("category", CaseCategory.objects.select_related("parent")),
+        Prefetch("unit", OrgUnit.objects.only("id", "name")),
+        Prefetch("leader", User.objects.only("id", "full_name", "username")),
+        Prefetch("household", Household.objects.only("id", "head_name")),
     )
 
 
 def decorate_rows(user, rows) -> list[Case]:
     for case in rows:
-        mask_case(user, case)
+        mask_case(user, case, text=False)
     return rows
 
 
 # My cases
+
+MY_LISTS = ("assign", "accept", "act", "verify", "call_back", "close")
 
 
 @dataclass
@@ -197,57 +210,68 @@ class MyCases:
     notifications: list
 
 
-def my_cases(user, *, limit: int = 50) -> MyCases:
+def _my_conditions(user) -> dict[str, Q]:
+    """What the user must do, as one condition per list (on the user's scoped cases)."""
     level = user_level(user)
-    scope = cases_in_reach(user)
+    at_level = Q(level=level) if level != CaseLevel.COUNTY else Q()
     mine = Q(handler=user) | (Q(unit_id=user.unit_id) if user.unit_id else Q(pk__in=[]))
     manager = user.role in MANAGER_ROLES and user.can(Cap.WRITE)
     checker = manager or user.can(Cap.SUPERVISE)
-    at_level = scope.filter(level=level) if level != CaseLevel.COUNTY else scope
-
-    def rows(qs, order=("due_at", "id")):
-        return decorate_rows(user, list(for_rows(qs).order_by(*order)[:limit]))
-
-    none = scope.none()
+    nothing = Q(pk__in=[])
     contacted = ReturnContact.objects.filter(case=OuterRef("pk"), at__gte=OuterRef("answered_at"))
+    return {
+        "assign": at_level & Q(status__in=[Status.REGISTERED, Status.SENT_BACK, Status.ESCALATED])
+        if manager
+        else nothing,
+        "accept": mine & Q(status=Status.ASSIGNED),
+        "act": mine & Q(status__in=[Status.ACCEPTED, Status.IN_PROGRESS, Status.REOPENED]),
+        "verify": at_level & Q(status=Status.ANSWERED) & ~Q(handler=user) & ~Q(answered_by=user)
+        if checker
+        else nothing,
+        "call_back": at_level
+        & Q(status__in=[Status.ANSWERED, Status.VERIFIED])
+        & ~Q(Exists(contacted))
+        if checker
+        else nothing,
+        "close": at_level & Q(status=Status.VERIFIED) if manager else nothing,
+    }
+
+
+ORDERS = {
+    "verify": ("answered_at", "id"),
+    "call_back": ("answered_at", "id"),
+    "close": ("verified_at", "id"),
+}
+
+
+def my_cases(user, *, limit: int = 50) -> MyCases:
     from minqing.cases.models import Notification
 
+    scope = cases_in_reach(user)
+    lists = {
+        key: decorate_rows(
+            user,
+            list(for_rows(scope.filter(q)).order_by(*ORDERS.get(key, ("due_at", "id")))[:limit]),
+        )
+        for key, q in _my_conditions(user).items()
+    }
     unit_note = Q(unit_id=user.unit_id) if user.unit_id else Q(pk__in=[])
-    return MyCases(
-        assign=rows(
-            at_level.filter(status__in=[Status.REGISTERED, Status.SENT_BACK, Status.ESCALATED])
-            if manager
-            else none
-        ),
-        accept=rows(scope.filter(mine, status=Status.ASSIGNED)),
-        act=rows(
-            scope.filter(mine, status__in=[Status.ACCEPTED, Status.IN_PROGRESS, Status.REOPENED])
-        ),
-        verify=rows(
-            at_level.filter(status=Status.ANSWERED).exclude(handler=user).exclude(answered_by=user)
-            if checker
-            else none,
-            order=("answered_at", "id"),
-        ),
-        call_back=rows(
-            at_level.filter(status__in=[Status.ANSWERED, Status.VERIFIED]).exclude(
-                Exists(contacted)
-            )
-            if checker
-            else none,
-            order=("answered_at", "id"),
-        ),
-        close=rows(
-            at_level.filter(status=Status.VERIFIED) if manager else none,
-            order=("verified_at", "id"),
-        ),
-        notifications=list(
-            Notification.objects.filter(Q(user=user) | unit_note)
-            .filter(prefix_q("case__region_id", user.reach))
-            .select_related("case")
-            .order_by("-at")[:20]
-        ),
+    notifications = list(
+        Notification.objects.filter(Q(user=user) | unit_note)
+        .filter(prefix_q("case__region_id", user.reach))
+        .order_by("-at")[:20]
     )
+    return MyCases(**lists, notifications=notifications)
+
+
+def my_counts(user) -> dict[str, tuple[int, int]]:
+    """{list: (cases, of which overdue)} for the home page, in one query."""
+    aggregates = {}
+    for key, q in _my_conditions(user).items():
+        aggregates[f"n_{key}"] = Count("id", filter=q)
+        aggregates[f"o_{key}"] = Count("id", filter=q & Q(overdue=True))
+    row = cases_in_reach(user).exclude(status__in=FINISHED).aggregate(**aggregates)
+    return {key: (row[f"n_{key}"], row[f"o_{key}"]) for key in MY_LISTS}
 
 
 def supervision_board(user) -> list[Case]:

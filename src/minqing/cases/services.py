@@ -21,6 +21,7 @@ from minqing.audit.context import current_origin
 from minqing.audit.models import AuditLog
 from minqing.audit.services import audit_record
 from minqing.cases import deadlines, sources
+from minqing.cases.figures import OVERDUE_OPEN, refresh_flags
 from minqing.cases.models import (
     FINISHED,
     LEVEL_REACH,
@@ -118,6 +119,7 @@ def _apply(
                 "move": move.label,
             }
         )
+    refresh_flags(Case.objects.filter(pk=case.pk))
     before = case.status
     case.refresh_from_db()
     _event(case, actor, name, before=before, after=case.status, note=note, data=data)
@@ -234,6 +236,7 @@ def case_register(
     for key, value in deadlines.due_fields(case, deadlines.accept_due(rule, now), rule).items():
         setattr(case, key, value)
     case.save()
+    refresh_flags(Case.objects.filter(pk=case.pk))
     if people:
         case.people.set(people)
     if kind == Kind.DISPUTE:
@@ -611,10 +614,10 @@ def case_attach(*, actor, case: Case, upload) -> "Attachment":  # noqa: F821
 
 
 def _notify(case: Case, text: str, *, extra_units=()) -> None:
-    rows = []
-    if case.leader_id:
-        rows.append(Notification(case=case, user_id=case.leader_id, text=text[:200]))
-    units = {u.pk for u in extra_units} | ({case.unit_id} if case.unit_id else set())
+    """One notice addressed to the leader and the unit (a row carries both), and one to each
+    other unit concerned."""
+    units = [u.pk for u in extra_units if u.pk != case.unit_id]
+    rows = [Notification(case=case, user_id=case.leader_id, unit_id=case.unit_id, text=text[:200])]
     rows += [Notification(case=case, unit_id=pk, text=text[:200]) for pk in units]
     Notification.objects.bulk_create(rows)
 
@@ -652,7 +655,11 @@ def _mark_overdue_batch(now, batch: int, report: SweepReport) -> int:
             return 0
         ids = [row[0] for row in claimed]
         Case.objects.filter(id__in=ids, overdue=False).update(
-            overdue=True, sweep_at=F("escalate_at"), version=F("version") + 1, updated_at=now
+            overdue=True,
+            sweep_at=F("escalate_at"),
+            version=F("version") + 1,
+            flags=F("flags").bitor(OVERDUE_OPEN),
+            updated_at=now,
         )
         origin = current_origin()
         events, audits, notes = [], [], []
@@ -676,10 +683,7 @@ def _mark_overdue_batch(now, batch: int, report: SweepReport) -> int:
                     changes={"overdue": [False, True]},
                 )
             )
-            if leader:
-                notes.append(Notification(case_id=pk, user_id=leader, at=now, text=text))
-            if unit:
-                notes.append(Notification(case_id=pk, unit_id=unit, at=now, text=text))
+            notes.append(Notification(case_id=pk, user_id=leader, unit_id=unit, at=now, text=text))
             report.marked_overdue.append(number)
         CaseEvent.objects.bulk_create(events)
         AuditLog.objects.bulk_create(audits)
@@ -721,7 +725,7 @@ def _escalate_due(now, report: SweepReport) -> None:
                 report.errors.append(f"{pk}: {'；'.join(error.messages)}")
 
 
-def sweep(*, now: datetime.datetime | None = None, batch: int = 2000) -> SweepReport:
+def sweep(*, now: datetime.datetime | None = None, batch: int = 5000) -> SweepReport:
     """找出逾期案件: mark overdue, escalate those whose rule says so, notify the leader and
     the unit. Safe to run on several workers at once."""
     now = now or timezone.now()

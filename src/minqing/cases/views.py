@@ -7,6 +7,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,6 +34,7 @@ from minqing.cases.forms import (
 )
 from minqing.cases.models import (
     Attachment,
+    Case,
     CaseCategory,
     CaseLevel,
     ExtensionStatus,
@@ -58,8 +60,9 @@ from minqing.cases.workflow import MOVES, available_moves
 from minqing.households.selectors import get_household_for_user
 from minqing.lib.htmx import render_page
 from minqing.lib.paging import keyset_page
+from minqing.regions.forms import deepest_choice
 from minqing.regions.models import Region
-from minqing.regions.selectors import get_region_for_user, region_path
+from minqing.regions.selectors import region_path
 
 PAGE_SIZE = 50
 
@@ -85,7 +88,9 @@ def ledger(request):
             "statuses": STATUS_CHOICES,
             "categories": CaseCategory.objects.filter(parent__isnull=True),
             "units": units_in_reach(user).order_by("kind", "name"),
-            "leaders": users_in_reach(user).filter(led_cases__isnull=False).distinct(),
+            "leaders": users_in_reach(user).filter(
+                Exists(Case.objects.filter(leader=OuterRef("pk")))
+            ),
             "figure": FIGURES.get(filters.figure),
             "can_write": user.can(Cap.WRITE),
         }
@@ -227,11 +232,11 @@ def new(request):
     for key in ("text", "source_ref", "region", "category"):
         if request.GET.get(key):
             initial[key] = request.GET[key][:500]
-    form = CaseForm(request.POST or None, initial=initial)
+    form = CaseForm(request.POST or None, initial=initial, user=user)
     similar = []
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        region, _w = get_region_for_user(user, d["region"])
+        region = d["region"]
         if d["household"]:
             household, _w = get_household_for_user(user, d["household"])
         try:
@@ -261,7 +266,9 @@ def new(request):
 
 
 def _similar(user, data) -> list:
-    region = str(data.get("region") or "")
+    # The region picker sends one value per level; the deepest chosen is the region.
+    region = deepest_choice(data.getlist("region")) if hasattr(data, "getlist") else ""
+    region = region or str(data.get("region") or "")
     if not region or not user.reaches(region):
         return []
     category = CaseCategory.objects.filter(code=data.get("category") or "").first()

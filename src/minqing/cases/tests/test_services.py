@@ -287,3 +287,27 @@ def test_answer_is_recorded_with_on_time_flags(cast):
     assert case.answered_on_time is True and case.due_at is None
     with pytest.raises(ValidationError, match="办理结果"):
         services.case_answer(actor=cast.village, case=accepted_case(cast), outcome="x", answer="x")
+
+
+def test_the_figure_flags_follow_every_change(cast, diaowo):
+    from minqing.cases.figures import FLAGS
+
+    with at(2026, 9, 28, 9):
+        closed = ready_to_close(cast)
+        services.case_close(actor=cast.village, case=closed)
+        reopened = answered_case(cast)
+        services.return_contact_record(
+            actor=cast.admin, case=reopened, rating=Rating.NOT, method="phone"
+        )
+        escalated = village_case(cast)
+        services.case_escalate(actor=cast.village, case=escalated, reason="村里解决不了")
+        late = village_case(cast, text="自来水停了")
+        merged = village_case(cast)
+        services.case_merge(actor=cast.village, case=merged, into=late)
+    with at(2026, 9, 30, 9):  # overdue, not yet escalated
+        services.sweep()
+    for case in Case.objects.all():
+        for name, (bit, q) in FLAGS.items():
+            expected = Case.objects.filter(pk=case.pk).filter(q).exists()
+            assert bool(case.flags & bit) == expected, (case.number, name)
+    assert Case.objects.filter(flags__gte=FLAGS["overdue_open"][0]).exists()

@@ -31,6 +31,21 @@ def test_the_ledger_lists_cases_in_reach_with_filters(
     assert client.post("/cases/").status_code == 405
 
 
+def test_the_ledger_queries_do_not_grow_with_the_rows(cast, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(cast.admin)
+    village_case(cast)
+    with CaptureQueriesContext(connection) as one:
+        client.get("/cases/")
+    for _ in range(4):
+        village_case(cast, text="反映征地补偿款未足额发放", category="petition.visit")
+    with CaptureQueriesContext(connection) as five:
+        client.get("/cases/")
+    assert len(five) == len(one)
+
+
 def test_the_ledger_pages_with_a_cursor(cast, client_for):
     numbers = [village_case(cast).number for _ in range(3)]
     from minqing.cases import views
@@ -157,6 +172,15 @@ def test_the_excel_export_masks_petitions(cast, client_for):
         .to_python()
     )
     assert "征地补偿" in rows[1][7]
+    from minqing.audit.models import AuditLog
+
+    assert (
+        AuditLog.objects.filter(
+            action="export_personal", entity="cases.case", actor=cast.admin
+        ).count()
+        == 1
+    )
+    assert not AuditLog.objects.filter(action="export_personal", actor=cast.supervisor).exists()
 
 
 def test_holidays_page_is_for_the_county_admin(cast, client_for):
@@ -175,3 +199,30 @@ def test_holidays_page_is_for_the_county_admin(cast, client_for):
     bad = client.post("/cases/holidays/", {"year": 2027, "document": "x", "days": "明天 休 元旦"})
     assert "第 1 行" in bad.content.decode()
     assert HolidayDay.objects.filter(year_id=2027).count() == 4
+
+
+def test_the_county_admin_is_reminded_to_enter_next_years_holidays(cast, client_for):
+    with time_machine.travel(datetime.datetime(2026, 12, 2, 9, tzinfo=TZ), tick=False):
+        home = client_for(cast.admin).get("/").content.decode()
+        assert "2027 年节假日安排尚未录入" in home
+        assert "2027 年节假日安排尚未录入" not in client_for(cast.village).get("/").content.decode()
+        services.holiday_year_save(
+            actor=cast.admin, year=2027, document="国办发明电", days_text="2027-01-01 休 元旦"
+        )
+        assert "节假日安排尚未录入" not in client_for(cast.admin).get("/").content.decode()
+
+
+def test_my_cases_on_the_home_page(cast, client_for):
+    case = village_case(cast)
+    services.case_assign(actor=cast.village, case=case, handler=cast.paired)
+    home = client_for(cast.paired).get("/").content.decode()
+    assert "待签收的案件" in home
+
+
+def test_the_household_page_lists_its_cases(cast, client_for):
+    from minqing.households.models import Household
+
+    household = Household.objects.create(region_id="130681107228", head_name="王大")
+    case = village_case(cast, household=household)
+    page = client_for(cast.village).get(f"/households/{household.pk}/").content.decode()
+    assert "诉求案件" in page and case.number in page
