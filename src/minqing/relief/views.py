@@ -724,12 +724,18 @@ def rebuild_board(request):
     if township:
         projects = projects.filter(prefix_q("region_id", township[:9]))
     page = keyset_page(projects, request.GET, order=("id",), size=PAGE_SIZE, descending=False)
+    townships = completion_rates(user, level=Level.TOWNSHIP)
     return render_page(
         request,
         "relief/rebuild.html",
         "rows",
         {
-            "townships": completion_rates(user, level=Level.TOWNSHIP),
+            "townships": townships,
+            "chart": {
+                "labels": [t["name"] for t in townships],
+                "values": [t["rate"] for t in townships],
+                "series": _("完成率（%）"),
+            },
             "villages": villages,
             "township": township,
             "page": page,
