@@ -4,6 +4,7 @@ hazard sites. Every page reads through selectors (scope, 404) and writes through
 
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,6 +43,8 @@ from minqing.relief.models import (
     EntitlementList,
     ListStatus,
     Material,
+    Milestone,
+    Payment,
     ProgrammeKind,
     Stage,
     StockMove,
@@ -887,10 +890,6 @@ def hazard_card(request, pk: int, household_pk: int):
 @require_GET
 def photo(request, kind: str, pk: int):
     """A handover or milestone photo, to those who may see the record."""
-    from django.conf import settings
-
-    from minqing.relief.models import Milestone, Payment
-
     if kind == "payment":
         obj = Payment.objects.filter(prefix_q("region_id", request.user.reach), pk=pk).first()
         name = obj.photo if obj else ""
