@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.http import FileResponse
+from django.utils import timezone
 
 from minqing.accounts.access import require_personal
 from minqing.audit.services import audit_record
@@ -73,7 +74,22 @@ def list_rows(user, entitlement_list: EntitlementList) -> Rows:
         "发放内容",
         "规则版本",
         "状态",
+        "发放方式",
+        "领取人",
+        "发放时间",
+        "经办人",
     ]
+    # One query for the cycle's payments within reach, not one per row.
+    payments = {
+        (p.household_id, p.line_code): p
+        for p in Payment.objects.filter(
+            prefix_q("region_id", user.reach),
+            programme_id=entitlement_list.programme_id,
+            cycle_id=entitlement_list.cycle_id,
+        )
+        .exclude(status=Payment.Status.FAILED)
+        .select_related("paid_by")
+    }
 
     def body() -> Iterator[list]:
         rows = (
@@ -82,6 +98,7 @@ def list_rows(user, entitlement_list: EntitlementList) -> Rows:
             .order_by("region_id", "household_id", "line__position")
         )
         for n, e in enumerate(rows.iterator(chunk_size=2000), 1):
+            paid = payments.get((e.household_id, e.line.code))
             yield [
                 str(n),
                 names.get(pad(e.region_id[:9]), ""),
@@ -92,7 +109,11 @@ def list_rows(user, entitlement_list: EntitlementList) -> Rows:
                 e.line.label,
                 grant_text(e.line),
                 f"v{entitlement_list.ruleset.version}",
-                "已剔除" if e.excluded else "",
+                "已剔除" if e.excluded else (paid.get_status_display() if paid else "未发放"),
+                paid.get_method_display() if paid else "",
+                paid.receiver if paid else "",
+                f"{timezone.localtime(paid.paid_at):%Y-%m-%d %H:%M}" if paid else "",
+                paid.paid_by.display_name if paid and paid.paid_by else "",
             ]
 
     return header, body()

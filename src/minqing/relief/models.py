@@ -232,27 +232,38 @@ class ListStep(models.Model):
 class Entitlement(models.Model):
     """One grant on a list: a household, the rule line that granted it and what it grants.
     Written once by the computation (one INSERT … SELECT per line), then only ``excluded``
-    may change, and only before approval."""
+    may change, and only before approval.
+
+    No database foreign keys here: the rows come from an INSERT … SELECT over rows that exist
+    (households, their regions, the lines and the list made in the same transaction), and on
+    PostgreSQL each FK check of a 70,000-row list is a trigger that takes FOR KEY SHARE on the
+    household, dirtying the household table (bench/relief.py). Deletes are still refused
+    (PROTECT) or cascaded by Django."""
 
     entitlement_list = models.ForeignKey(
-        EntitlementList, on_delete=models.CASCADE, related_name="entitlements"
+        EntitlementList,
+        on_delete=models.CASCADE,
+        related_name="entitlements",
+        db_constraint=False,
+        db_index=False,  # entitlement_list_region_idx starts with it
     )
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
-    line = models.ForeignKey(RuleLine, on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    line = models.ForeignKey(
+        RuleLine, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     excluded = models.BooleanField(_("已剔除"), default=False)
 
     class Meta:
         verbose_name = _("救助对象")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["entitlement_list", "line", "household"], name="entitlement_unique"
-            )
-        ]
         indexes = [
-            # The list page and the distribution search: a list within a region prefix.
+            # The list page, the counts and the distribution search: a list within a region
+            # prefix (the list's own FK index would be its prefix, so there is none).
             models.Index(fields=["entitlement_list", "region"], name="entitlement_list_region_idx"),
-            models.Index(fields=["household"], name="entitlement_household_idx"),
         ]
 
     def __str__(self):

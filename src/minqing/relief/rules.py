@@ -26,12 +26,14 @@ from minqing.households.models import (
     CategoryGrant,
     DamageCause,
     Dwelling,
+    Household,
     Person,
     PersonStatus,
     SafetyGrade,
 )
 from minqing.regions.codes import LEVEL_DIGITS
 from minqing.regions.models import prefix_q
+from minqing.relief.models import MatchMode, Programme
 
 KEYS = (
     "grades",
@@ -211,3 +213,27 @@ def describe(condition: dict) -> str:
     if "regions" in condition:
         parts.append(_("限区划 %s") % "、".join(condition["regions"]))
     return _("且").join(parts) if parts else _("所有户")
+
+
+def programme_households(programme: Programme):
+    """The households of the programme's regions (a Q on Household)."""
+    covered = Q()
+    for region in programme.regions.all():
+        covered |= prefix_q("region_id", region.prefix)
+    return Household.objects.filter(covered)
+
+
+def line_querysets(programme: Programme, lines, match: str, on: datetime.date):
+    """For each line, the queryset of households it grants: in "first" mode a household
+    matched by an earlier line is left to it."""
+    base = programme_households(programme)
+    earlier = Q()
+    result = []
+    for line in lines:
+        q = household_q(line.condition, on)
+        qs = base.filter(q)
+        if match == MatchMode.FIRST:
+            qs = qs.exclude(earlier) if earlier else qs
+            earlier |= q
+        result.append((line, qs))
+    return result

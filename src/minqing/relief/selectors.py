@@ -28,7 +28,7 @@ from minqing.relief.models import (
     RebuildTarget,
     StockBalance,
 )
-from minqing.relief.services import line_querysets
+from minqing.relief.rules import line_querysets
 
 
 def _up_and_down(field: str, reach: str) -> Q:

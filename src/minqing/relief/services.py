@@ -16,15 +16,16 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minqing.accounts.access import require_personal, require_write
+from minqing.accounts.roles import Cap
 from minqing.audit.services import audit_record
 from minqing.households.models import Household
 from minqing.lib.excel import SpreadsheetError, read_rows
-from minqing.regions.models import Level, Region, prefix_q
+from minqing.regions.models import Level, Region
 from minqing.relief.models import (
     STAGE_ORDER,
     BankBatch,
@@ -53,7 +54,8 @@ from minqing.relief.models import (
     StockBalance,
     StockMove,
 )
-from minqing.relief.rules import clean_condition, household_q
+from minqing.relief.rules import clean_condition, line_querysets
+from minqing.relief.selectors import list_reconciliation
 
 # ---------------------------------------------------------------------------------------------
 # Programmes and rules
@@ -257,30 +259,6 @@ def _line_audit(line) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 # Eligibility
-
-
-def programme_households(programme: Programme):
-    """The households of the programme's regions (a Q on Household)."""
-    covered = Q()
-    for region in programme.regions.all():
-        covered |= prefix_q("region_id", region.prefix)
-    return Household.objects.filter(covered)
-
-
-def line_querysets(programme: Programme, lines, match: str, on: datetime.date):
-    """For each line, the queryset of households it grants: in "first" mode a household
-    matched by an earlier line is left to it."""
-    base = programme_households(programme)
-    earlier = Q()
-    result = []
-    for line in lines:
-        q = household_q(line.condition, on)
-        qs = base.filter(q)
-        if match == MatchMode.FIRST:
-            qs = qs.exclude(earlier) if earlier else qs
-            earlier |= q
-        result.append((line, qs))
-    return result
 
 
 def _insert_select(list_id: int, line_id: int, qs) -> int:
@@ -835,8 +813,6 @@ def bank_result_import(*, actor, batch: BankBatch, source, filename: str) -> dic
 def list_reconcile(*, actor, entitlement_list: EntitlementList) -> EntitlementList:
     """对账: what the list granted against what was paid, per rule line; refused while the
     bank has not answered for every payment sent."""
-    from minqing.relief.selectors import list_reconciliation
-
     if Payment.objects.filter(
         entitlement__entitlement_list=entitlement_list, status=Payment.Status.SENT
     ).exists():
@@ -863,7 +839,7 @@ def _quantity(value, field_name: str) -> Decimal:
 
 @transaction.atomic
 def material_create(*, actor, name: str, unit: str) -> Material:
-    if actor is not None and not actor.can("write"):
+    if actor is not None and not actor.can(Cap.WRITE):
         raise PermissionDenied(_("您的角色只能查看，不能修改台账"))
     if not name.strip() or not unit.strip():
         raise ValidationError(_("请填写物资名称和计量单位"))

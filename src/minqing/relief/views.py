@@ -4,6 +4,7 @@ hazard sites. Every page reads through selectors (scope, 404) and writes through
 
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,6 +43,8 @@ from minqing.relief.models import (
     EntitlementList,
     ListStatus,
     Material,
+    Milestone,
+    Payment,
     ProgrammeKind,
     Stage,
     StockMove,
@@ -724,12 +727,18 @@ def rebuild_board(request):
     if township:
         projects = projects.filter(prefix_q("region_id", township[:9]))
     page = keyset_page(projects, request.GET, order=("id",), size=PAGE_SIZE, descending=False)
+    townships = completion_rates(user, level=Level.TOWNSHIP)
     return render_page(
         request,
         "relief/rebuild.html",
         "rows",
         {
-            "townships": completion_rates(user, level=Level.TOWNSHIP),
+            "townships": townships,
+            "chart": {
+                "labels": [t["name"] for t in townships],
+                "values": [t["rate"] for t in townships],
+                "series": _("完成率（%）"),
+            },
             "villages": villages,
             "township": township,
             "page": page,
@@ -881,10 +890,6 @@ def hazard_card(request, pk: int, household_pk: int):
 @require_GET
 def photo(request, kind: str, pk: int):
     """A handover or milestone photo, to those who may see the record."""
-    from django.conf import settings
-
-    from minqing.relief.models import Milestone, Payment
-
     if kind == "payment":
         obj = Payment.objects.filter(prefix_q("region_id", request.user.reach), pk=pk).first()
         name = obj.photo if obj else ""

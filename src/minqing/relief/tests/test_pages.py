@@ -325,3 +325,42 @@ def test_on_the_demo_county_the_flood_programme_grants_exactly_the_rules(demo_co
         },
     )
     assert re.findall(r'data-households="(\d+)"', preview.content.decode()) == [str(d_count)]
+
+
+def test_list_page_queries_do_not_grow_with_rows(
+    cast, village, client_for, django_assert_max_num_queries
+):
+    entitlement_list = approved_list(cast.admin, village.flood)
+    client = client_for(cast.admin)
+    with django_assert_max_num_queries(20):
+        client.get(f"/relief/lists/{entitlement_list.pk}/")
+    with django_assert_max_num_queries(16):
+        client.get("/relief/rebuild/")
+
+
+def test_today_lists_a_list_whose_notice_is_over(cast, village, client_for, time_machine):
+    entitlement_list = services.list_compute(
+        actor=cast.admin, programme=village.flood, cycle=village.flood.cycles.get()
+    )
+    services.list_transition(actor=cast.admin, entitlement_list=entitlement_list, to="reviewed")
+    services.list_transition(
+        actor=cast.admin, entitlement_list=entitlement_list, to="notice", notice_days=3
+    )
+    assert "公示期满待批准的救助名单" not in _text(client_for(cast.admin).get("/"))
+    time_machine.move_to(datetime.datetime(2026, 6, 19, 9, 0), tick=False)
+    home = _text(client_for(cast.admin).get("/"))
+    assert "公示期满待批准的救助名单" in home and f"/relief/lists/{entitlement_list.pk}/" in home
+    assert "公示期满待批准的救助名单" not in _text(client_for(cast.viewer).get("/"))
+
+
+def test_relief_pages_speak_english_when_chosen(cast, village, client_for):
+    from django.core.management import call_command as command
+
+    command("compiletranslations", stdout=io.StringIO())
+    client = client_for(cast.admin)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = _text(client.get(f"/relief/programmes/{village.flood.pk}/"))
+    assert "Current rules (version 1)" in page and "house grade D" in page
+    from django.utils import translation
+
+    translation.deactivate()
