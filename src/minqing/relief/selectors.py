@@ -196,14 +196,6 @@ def household_entitlements(household: Household) -> list[Entitlement]:
     )
 
 
-def household_paid_keys(household: Household) -> set[tuple]:
-    return set(
-        Payment.objects.filter(household=household)
-        .exclude(status=Payment.Status.FAILED)
-        .values_list("programme_id", "cycle_id", "line_code")
-    )
-
-
 def depots_in_reach(user) -> QuerySet[Depot]:
     return Depot.objects.filter(_up_and_down("region_id", user.reach))
 

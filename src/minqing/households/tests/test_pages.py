@@ -31,6 +31,7 @@ LIST = reverse("households:list")
 # whole page also the filter's regions and categories, and the category of a filter.
 LIST_QUERIES = 8
 DETAIL_QUERIES = 11
+DETAIL_QUERIES += 4  # relief's section: payments, lists still owed, hazard sites, project
 
 
 def detail(household) -> str:
