@@ -30,10 +30,12 @@ from minqing.relief.selectors import (
     get_project_for_user,
     hazard_sites_in_reach,
     household_received,
+    households_by_ids,
     line_counts,
     programmes_in_reach,
     project_received,
     projects_in_reach,
+    regions_by_codes,
     rule_preview,
     stock_balances,
 )
@@ -473,10 +475,7 @@ def programme_list(request):
 @router.post("/programmes", response={201: ProgrammeOut}, summary="新建救助项目")
 def programme_create(request, body: ProgrammeIn):
     user = request.user
-    codes = body.regions or [user.reach]
-    regions = list(Region.objects.filter(code__in=[pad(c) for c in codes]))
-    if len(regions) != len(set(codes)):
-        raise ValidationError({"regions": _("覆盖区划代码有误")})
+    regions = regions_by_codes(body.regions or [user.reach])
     programme = services.programme_create(
         actor=user,
         name=body.name,
@@ -788,15 +787,14 @@ def hazard_list(request):
 
 
 def _hazard_save(request, body: HazardIn, site=None):
-    region = Region.objects.filter(code=body.region).first()
-    if region is None or not request.user.reaches(region.code):
-        raise Http404
-    households = list(households_in_reach(request.user).filter(pk__in=body.household_ids))
-    if len(households) != len(set(body.household_ids)):
-        raise Http404
+    [region] = regions_by_codes([body.region])
     values = body.dict(exclude={"region", "household_ids"})
     return services.hazard_site_save(
-        actor=request.user, region=region, values=values, households=households, site=site
+        actor=request.user,
+        region=region,
+        values=values,
+        households=households_by_ids(request.user, body.household_ids),
+        site=site,
     )
 
 

@@ -63,11 +63,13 @@ from minqing.relief.selectors import (
     hazard_sites_in_reach,
     household_entitlements,
     household_received,
+    households_by_ids,
     line_counts,
     paid_lines,
     programmes_in_reach,
     project_received,
     projects_in_reach,
+    regions_by_codes,
     rule_preview,
     stock_balances,
 )
@@ -152,12 +154,7 @@ def programme_list(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                codes = [
-                    c.strip() for c in data["regions"].replace("，", ",").split(",") if c.strip()
-                ]
-                regions = list(Region.objects.filter(code__in=[pad(c) for c in codes]))
-                if len(regions) != len(set(codes)):
-                    raise ValidationError({"regions": _("覆盖区划代码有误：%s") % data["regions"]})
+                regions = regions_by_codes(data["regions"].replace("，", ",").split(","))
                 programme = services.programme_create(
                     actor=user,
                     name=data["name"],
@@ -812,22 +809,16 @@ def hazard_list(request):
 
 def _site_form_save(request, form, site=None):
     data = form.cleaned_data
-    region = Region.objects.filter(code=data["region"]).first()
-    if region is None or not request.user.reaches(region.code):
-        form.add_error("region", _("区划代码不存在或不在您的管辖范围内"))
-        return None
     ids = [int(x) for x in data["households"].replace("，", ",").split(",") if x.strip().isdigit()]
-    households = list(households_in_reach(request.user).filter(pk__in=ids))
-    missing = sorted(set(ids) - {h.pk for h in households})
-    if missing:
-        form.add_error(
-            "households", _("户编号不存在或不在您的管辖范围内：%s") % "、".join(map(str, missing))
-        )
-        return None
     values = {k: v for k, v in data.items() if k not in ("region", "households")}
     try:
+        [region] = regions_by_codes([data["region"]])
         return services.hazard_site_save(
-            actor=request.user, region=region, values=values, households=households, site=site
+            actor=request.user,
+            region=region,
+            values=values,
+            households=households_by_ids(request.user, ids),
+            site=site,
         )
     except ValidationError as error:
         form.add_error(None, error)
