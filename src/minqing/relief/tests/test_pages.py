@@ -135,6 +135,9 @@ def test_distribution_on_a_phone_hands_over_then_says_already_paid(cast, village
         follow=True,
     )
     assert "已发放：王大山 D级危房 沙子20吨" in _text(response)
+    paid = Payment.objects.get(entitlement=sand)
+    assert client.get(f"/relief/photos/payment/{paid.pk}/").getvalue() == PNG
+    assert client_for(cast.township).get(f"/relief/photos/payment/{paid.pk}/").status_code == 404
     again = client_for(cast.admin).post(
         f"/relief/entitlements/{sand.pk}/handover/",
         {"receiver": "王大山", "proof": "signature", "depot": village.depot.pk},
