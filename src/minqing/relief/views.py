@@ -24,7 +24,7 @@ from minqing.lib.paging import keyset_page
 from minqing.regions.codes import pad
 from minqing.regions.models import Level, Region, prefix_q
 from minqing.relief import export, services
-from minqing.relief.card import card_pdf
+from minqing.relief.card import card_pdf, notice_pdf
 from minqing.relief.forms import (
     CycleForm,
     DecideForm,
@@ -484,11 +484,52 @@ def notice_sheet(request, pk: int):
         if entitlement_list.notice_from
         else None
     )
+    if request.GET.get("format") == "pdf":
+        return _notice_pdf(entitlement_list, list(households.values()), ends)
     return render(
         request,
         "relief/notice.html",
         {"list": entitlement_list, "households": list(households.values()), "ends": ends},
     )
+
+
+def _notice_pdf(entitlement_list, households: list[dict], ends) -> HttpResponse:
+    terms = [
+        _("批次：%(c)s\u3000规则版本：第 %(v)s 版")
+        % {"c": entitlement_list.cycle.label, "v": entitlement_list.ruleset.version}
+    ]
+    if ends:
+        terms.append(
+            _("公示期 %(d)s 天：%(a)s 至 %(b)s。")
+            % {
+                "d": entitlement_list.notice_days,
+                "a": f"{entitlement_list.notice_from:%Y年%m月%d日}",
+                "b": f"{ends:%Y年%m月%d日}",
+            }
+        )
+    terms.append(_("对公示对象有异议的，请在公示期内向村（居）委会或乡镇（街道）民政办反映。"))
+    rows = [
+        [
+            str(n),
+            h["region"].short_name,
+            h["household"].head_name,
+            str(h["household"].member_count),
+            "；".join(export.grant_text(line) for line in h["grants"]),
+        ]
+        for n, h in enumerate(households, 1)
+    ]
+    pdf = notice_pdf(
+        title=entitlement_list.programme.name + _("救助对象公示"),
+        lines=terms,
+        rows=rows,
+        footer=_("公示单位（盖章）：")
+        + "\u3000" * 8
+        + _("公示日期：")
+        + (f"{entitlement_list.notice_from:%Y年%m月%d日}" if entitlement_list.notice_from else ""),
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="notice-{entitlement_list.pk}.pdf"'
+    return response
 
 
 @login_required
