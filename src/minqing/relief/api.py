@@ -9,13 +9,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 
 from minqing.households.selectors import get_household_for_user, households_in_reach
 from minqing.lib.paging import keyset_page
 from minqing.regions.codes import pad
 from minqing.regions.models import Level, Region
-from minqing.relief import services
+from minqing.relief import export, services
 from minqing.relief.card import card_pdf
 from minqing.relief.models import Material, Objection
 from minqing.relief.rules import describe
@@ -23,6 +24,7 @@ from minqing.relief.selectors import (
     completion_rates,
     depots_in_reach,
     entitlements_in_reach,
+    get_batch_for_user,
     get_entitlement_for_user,
     get_hazard_site_for_user,
     get_list_for_user,
@@ -682,6 +684,60 @@ def handover(request, pk: int, body: HandoverIn):
 def received(request, pk: int):
     household, _can_write = get_household_for_user(request.user, pk)
     return [_payment_out(p) for p in household_received(request.user, household)]
+
+
+# Bank payments
+
+
+class BatchOut(Schema):
+    id: int
+    list_id: int
+    payments: int
+    result_imported_at: datetime.datetime | None
+
+
+class BankResultOut(Schema):
+    paid: int
+    failed: int
+    open: int
+
+
+def _batch_out(batch) -> BatchOut:
+    return BatchOut(
+        id=batch.pk,
+        list_id=batch.entitlement_list_id,
+        payments=batch.payments.count(),
+        result_imported_at=batch.result_imported_at,
+    )
+
+
+@router.post("/lists/{pk}/bank-batches", response={201: BatchOut}, summary="生成银行代发批次")
+def bank_batch_create(request, pk: int):
+    entitlement_list, can_write = get_list_for_user(request.user, pk)
+    _require_write(can_write)
+    batch = services.bank_batch_create(actor=request.user, entitlement_list=entitlement_list)
+    return Status(201, _batch_out(batch))
+
+
+@router.get("/bank-batches/{pk}/file", summary="下载代发文件（.xlsx，含完整身份证号，记入审计）")
+def bank_batch_file(request, pk: int):
+    batch = get_batch_for_user(request.user, pk)
+    return export.xlsx_response(export.bank_rows(request.user, batch), f"bank-{batch.pk}.xlsx")
+
+
+@router.post("/bank-batches/{pk}/result", response=BankResultOut, summary="导入银行回盘文件")
+def bank_batch_result(request, pk: int, file: UploadedFile = File(...)):  # noqa: B008 - ninja's way
+    batch = get_batch_for_user(request.user, pk)
+    result = services.bank_result_import(
+        actor=request.user, batch=batch, source=file, filename=file.name or "result.xlsx"
+    )
+    return BankResultOut(**result)
+
+
+@router.get("/lists/{pk}/objections", response=list[ObjectionOut], summary="公示异议")
+def objection_list(request, pk: int):
+    entitlement_list, _can_write = get_list_for_user(request.user, pk)
+    return [_objection_out(o) for o in entitlement_list.objections.all()]
 
 
 # Stock

@@ -602,7 +602,10 @@ def payment_handover(
     """现场发放: one line to one household, with the receiver's signature or thumbprint and
     the clerk who handed it over (``actor``). Goods are issued from ``depot``."""
     entitlement = Entitlement.objects.select_related(
-        "entitlement_list__programme", "entitlement_list__cycle", "line__material"
+        "entitlement_list__programme",
+        "entitlement_list__cycle",
+        "line__material",
+        "line__ruleset",
     ).get(pk=entitlement.pk)
     _payable(actor, entitlement)
     if not receiver.strip():
@@ -663,7 +666,7 @@ def payment_handover(
             "household": [None, entitlement.household_id],
             "programme": [None, programme.pk],
             "line": [None, line.code],
-            "version": [None, entitlement_list.ruleset.version],
+            "version": [None, line.ruleset.version],
             "cycle": [None, cycle.label],
             "receiver": [None, payment.receiver],
             "proof": [None, proof],
