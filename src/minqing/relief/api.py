@@ -9,13 +9,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 
 from minqing.households.selectors import get_household_for_user, households_in_reach
 from minqing.lib.paging import keyset_page
 from minqing.regions.codes import pad
 from minqing.regions.models import Level, Region
-from minqing.relief import services
+from minqing.relief import export, services
 from minqing.relief.card import card_pdf
 from minqing.relief.models import Material, Objection
 from minqing.relief.rules import describe
@@ -23,6 +24,7 @@ from minqing.relief.selectors import (
     completion_rates,
     depots_in_reach,
     entitlements_in_reach,
+    get_batch_for_user,
     get_entitlement_for_user,
     get_hazard_site_for_user,
     get_list_for_user,
@@ -30,10 +32,12 @@ from minqing.relief.selectors import (
     get_project_for_user,
     hazard_sites_in_reach,
     household_received,
+    households_by_ids,
     line_counts,
     programmes_in_reach,
     project_received,
     projects_in_reach,
+    regions_by_codes,
     rule_preview,
     stock_balances,
 )
@@ -473,10 +477,7 @@ def programme_list(request):
 @router.post("/programmes", response={201: ProgrammeOut}, summary="新建救助项目")
 def programme_create(request, body: ProgrammeIn):
     user = request.user
-    codes = body.regions or [user.reach]
-    regions = list(Region.objects.filter(code__in=[pad(c) for c in codes]))
-    if len(regions) != len(set(codes)):
-        raise ValidationError({"regions": _("覆盖区划代码有误")})
+    regions = regions_by_codes(body.regions or [user.reach])
     programme = services.programme_create(
         actor=user,
         name=body.name,
@@ -685,6 +686,60 @@ def received(request, pk: int):
     return [_payment_out(p) for p in household_received(request.user, household)]
 
 
+# Bank payments
+
+
+class BatchOut(Schema):
+    id: int
+    list_id: int
+    payments: int
+    result_imported_at: datetime.datetime | None
+
+
+class BankResultOut(Schema):
+    paid: int
+    failed: int
+    open: int
+
+
+def _batch_out(batch) -> BatchOut:
+    return BatchOut(
+        id=batch.pk,
+        list_id=batch.entitlement_list_id,
+        payments=batch.payments.count(),
+        result_imported_at=batch.result_imported_at,
+    )
+
+
+@router.post("/lists/{pk}/bank-batches", response={201: BatchOut}, summary="生成银行代发批次")
+def bank_batch_create(request, pk: int):
+    entitlement_list, can_write = get_list_for_user(request.user, pk)
+    _require_write(can_write)
+    batch = services.bank_batch_create(actor=request.user, entitlement_list=entitlement_list)
+    return Status(201, _batch_out(batch))
+
+
+@router.get("/bank-batches/{pk}/file", summary="下载代发文件（.xlsx，含完整身份证号，记入审计）")
+def bank_batch_file(request, pk: int):
+    batch = get_batch_for_user(request.user, pk)
+    return export.xlsx_response(export.bank_rows(request.user, batch), f"bank-{batch.pk}.xlsx")
+
+
+@router.post("/bank-batches/{pk}/result", response=BankResultOut, summary="导入银行回盘文件")
+def bank_batch_result(request, pk: int, file: UploadedFile = File(...)):  # noqa: B008 - ninja's way
+    batch = get_batch_for_user(request.user, pk)
+    result = services.bank_result_import(
+        actor=request.user, batch=batch, source=file, filename=file.name or "result.xlsx"
+    )
+    return BankResultOut(**result)
+
+
+@router.get("/lists/{pk}/objections", response=list[ObjectionOut], summary="公示异议")
+def objection_list(request, pk: int):
+    entitlement_list, _can_write = get_list_for_user(request.user, pk)
+    return [_objection_out(o) for o in entitlement_list.objections.all()]
+
+
 # Stock
 
 
@@ -788,15 +843,14 @@ def hazard_list(request):
 
 
 def _hazard_save(request, body: HazardIn, site=None):
-    region = Region.objects.filter(code=body.region).first()
-    if region is None or not request.user.reaches(region.code):
-        raise Http404
-    households = list(households_in_reach(request.user).filter(pk__in=body.household_ids))
-    if len(households) != len(set(body.household_ids)):
-        raise Http404
+    [region] = regions_by_codes([body.region])
     values = body.dict(exclude={"region", "household_ids"})
     return services.hazard_site_save(
-        actor=request.user, region=region, values=values, households=households, site=site
+        actor=request.user,
+        region=region,
+        values=values,
+        households=households_by_ids(request.user, body.household_ids),
+        site=site,
     )
 
 

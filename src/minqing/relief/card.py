@@ -1,6 +1,7 @@
-"""防灾避险明白卡: one household's card for one hazard site, as a PDF of three copies (住户,
-村（居）委会, 发卡单位), one A4 page each, in reportlab's built-in CJK font STSong-Light (no
-font file to ship; PDF readers supply the glyphs)."""
+"""The printed papers, in reportlab's built-in CJK font STSong-Light (no font file to ship;
+PDF readers supply the glyphs): the 防灾避险明白卡, one household's card for one hazard site in
+three copies (住户, 村（居）委会, 发卡单位), one A4 page each; and the 公示 notice sheet of a
+relief list for the village board."""
 
 import io
 
@@ -106,4 +107,33 @@ def card_pdf(site: HazardSite, household: Household, issuer: str = "") -> bytes:
         buffer, pagesize=A4, title="防灾避险明白卡", leftMargin=20 * mm, rightMargin=20 * mm
     )
     doc.build(story)
+    return buffer.getvalue()
+
+
+def notice_pdf(*, title: str, lines: list[str], rows: list[list[str]], footer: str) -> bytes:
+    """The notice sheet: a title, the notice's terms, a table (序号, 村, 户主, 人口, 救助内容)
+    repeated on every page, and the posting unit's line."""
+    font = _font()
+    heading = ParagraphStyle("heading", fontName=font, fontSize=16, leading=22, alignment=1)
+    text = ParagraphStyle("text", fontName=font, fontSize=10.5, leading=15)
+    cell = ParagraphStyle("cell", fontName=font, fontSize=10, leading=13)
+    header = ["序号", "村（社区）", "户主", "家庭人口", "救助内容"]
+    data = [[Paragraph(str(v), cell) for v in row] for row in [header, *rows]]
+    table = Table(data, colWidths=[14 * mm, 30 * mm, 24 * mm, 18 * mm, 84 * mm], repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    story = [Paragraph(title, heading), Spacer(1, 4 * mm)]
+    story += [Paragraph(line, text) for line in lines]
+    story += [Spacer(1, 3 * mm), table, Spacer(1, 6 * mm), Paragraph(footer, text)]
+    buffer = io.BytesIO()
+    SimpleDocTemplate(
+        buffer, pagesize=A4, title=title, leftMargin=15 * mm, rightMargin=15 * mm
+    ).build(story)
     return buffer.getvalue()

@@ -6,12 +6,15 @@ sees the county's programmes), its list rows and payments only within the reader
 import datetime
 from collections import defaultdict
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from minqing.accounts.roles import Cap
 from minqing.households.models import Household
+from minqing.households.selectors import households_in_reach
 from minqing.regions.codes import LEVEL_DIGITS, pad
 from minqing.regions.models import Level, Region, prefix_q
 from minqing.relief.models import (
@@ -35,6 +38,29 @@ def _up_and_down(field: str, reach: str) -> Q:
     """Rows whose region is within the reach, or is one of the reach's ancestors."""
     ancestors = [pad(reach[:n]) for n in LEVEL_DIGITS.values() if n < len(reach)]
     return prefix_q(field, reach) | Q(**{f"{field}__in": ancestors})
+
+
+def regions_by_codes(codes: list[str]) -> list[Region]:
+    """The regions of some codes or prefixes (130681107), all of them or a ValidationError."""
+    codes = [c.strip() for c in codes if c.strip()]
+    regions = list(Region.objects.filter(code__in=[pad(c) for c in codes]))
+    if len(regions) != len(set(codes)):
+        found = {r.code for r in regions}
+        wrong = [c for c in codes if pad(c) not in found]
+        raise ValidationError(_("区划代码有误：%s") % "、".join(wrong))
+    return regions
+
+
+def households_by_ids(user, ids: list[int]) -> list[Household]:
+    """Households by number, each within the reader's reach, or a ValidationError naming the
+    numbers that are not (out of reach and missing read the same)."""
+    households = list(households_in_reach(user).filter(pk__in=ids))
+    missing = sorted(set(ids) - {h.pk for h in households})
+    if missing:
+        raise ValidationError(
+            {"households": _("户编号不存在或不在您的管辖范围内：%s") % "、".join(map(str, missing))}
+        )
+    return households
 
 
 def programmes_in_reach(user) -> QuerySet[Programme]:
@@ -193,14 +219,6 @@ def household_entitlements(household: Household) -> list[Entitlement]:
             "entitlement_list__programme",
             "entitlement_list__cycle",
         )
-    )
-
-
-def household_paid_keys(household: Household) -> set[tuple]:
-    return set(
-        Payment.objects.filter(household=household)
-        .exclude(status=Payment.Status.FAILED)
-        .values_list("programme_id", "cycle_id", "line_code")
     )
 
 

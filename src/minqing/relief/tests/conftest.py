@@ -75,6 +75,12 @@ def make_household(code, name, seq, *, members=(), grade="", flooded=False, hit=
     return Household.objects.get(pk=household.pk)
 
 
+@pytest.fixture(autouse=True)
+def _photos_in_tmp(settings, tmp_path):
+    """Handover and milestone photos go under VAR_DIR/relief: a scratch one per test."""
+    settings.VAR_DIR = tmp_path
+
+
 @pytest.fixture
 def today(time_machine):
     time_machine.move_to(

@@ -140,3 +140,28 @@ def test_stock_rebuild_and_hazard_sites_over_the_api(cast, village):
     card = api.get(f"/hazard-sites/{site.pk}/cards/{village.c.pk}")
     assert "李二河" in PdfReader(io.BytesIO(card.content)).pages[2].extract_text()
     assert RuleSet.objects.count() == 1
+
+
+def test_bank_batches_and_their_result_over_the_api(cast, village):
+    from minqing.lib.excel import read_rows, write_xlsx
+
+    entitlement_list = approved_list(cast.admin, village.flood)
+    api = Api(cast.admin)
+    made = api.post(f"/lists/{entitlement_list.pk}/bank-batches")
+    assert made.status_code == 201 and made.json()["payments"] == 3
+    batch = made.json()["id"]
+    sheet = api.get(f"/bank-batches/{batch}/file")
+    rows = [
+        cells for _n, cells in read_rows(io.BytesIO(b"".join(sheet.streaming_content)), "b.xlsx")
+    ]
+    answer = io.BytesIO()
+    write_xlsx(answer, ["流水号", "结果", "失败原因"], [[r[0], "成功", ""] for r in rows[1:]])
+    answer.seek(0)
+    answer.name = "回盘.xlsx"
+    result = api.client.post(
+        f"/api/relief/bank-batches/{batch}/result", {"file": answer}, **api.headers
+    )
+    assert result.json() == {"paid": 3, "failed": 0, "open": 0}
+    assert Api(cast.dept).get(f"/bank-batches/{batch}/file").status_code == 403
+    assert Api(cast.outsider).get(f"/bank-batches/{batch}/file").status_code == 404
+    assert api.get(f"/lists/{entitlement_list.pk}/objections").json() == []

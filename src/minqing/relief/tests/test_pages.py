@@ -105,6 +105,14 @@ def test_the_list_page_shows_figures_notice_and_excel(cast, village, client_for)
     assert (
         "涿州市洪灾救助救助对象公示" in notice and "公示期 7 天" in notice and "共 3 户" in notice
     )
+    pdf = client.get(f"/relief/lists/{entitlement_list.pk}/notice/", {"format": "pdf"})
+    assert pdf["Content-Type"] == "application/pdf"
+    pdf_text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert (
+        "涿州市洪灾救助救助对象公示" in pdf_text
+        and "王大山" in pdf_text
+        and "钢筋 2 吨" in pdf_text
+    )
     rows = _rows_of(client.get(f"/relief/lists/{entitlement_list.pk}/export/"))
     assert rows[0][:4] == ["序号", "乡镇（街道）", "村（社区）", "户主"]
     assert rows[1][1:4] == ["双塔街道", "文兴街社区", "赵小桥"]
@@ -135,6 +143,9 @@ def test_distribution_on_a_phone_hands_over_then_says_already_paid(cast, village
         follow=True,
     )
     assert "已发放：王大山 D级危房 沙子20吨" in _text(response)
+    paid = Payment.objects.get(entitlement=sand)
+    assert client.get(f"/relief/photos/payment/{paid.pk}/").getvalue() == PNG
+    assert client_for(cast.township).get(f"/relief/photos/payment/{paid.pk}/").status_code == 404
     again = client_for(cast.admin).post(
         f"/relief/entitlements/{sand.pk}/handover/",
         {"receiver": "王大山", "proof": "signature", "depot": village.depot.pk},
