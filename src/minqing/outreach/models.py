@@ -130,12 +130,15 @@ class Enrolment(models.Model):
 
 
 class Tally(models.Model):
-    """Households of one village visited at least ``round`` times (round 0: in scope)."""
+    """Households of one village visited at least ``round`` times (round 0: in scope, with
+    the village's number of visits)."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     round = models.PositiveSmallIntegerField()
     households = models.PositiveIntegerField(default=0)
+    # Round 0 only: the visits made in the village (coverage's visit count, without a scan).
+    visits = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -132,7 +132,7 @@ def coverage(
     campaign: Campaign, prefix: str, *, today: datetime.date | None = None, by: int | None = None
 ) -> dict[str, Figures]:
     """Figures for ``prefix`` ({"": total}), or, with ``by`` (a number of code digits), for
-    each region under it ({child prefix: figures}): four grouped queries on the counters."""
+    each region under it ({child prefix: figures}): three grouped queries on the counters."""
     today = today or timezone.localdate()
     figures: dict[str, Figures] = {} if by else {"": Figures(rounds=[0] * campaign.rounds)}
 
@@ -149,8 +149,10 @@ def coverage(
     def of(k) -> Figures:
         return figures.setdefault(k, Figures(rounds=[0] * campaign.rounds))
 
-    for k, row in grouped(Tally.objects, "round", n=Sum("households")):
+    for k, row in grouped(Tally.objects, "round", n=Sum("households"), visits=Sum("visits")):
         _put_round(of(k), row["round"], row["n"] or 0)
+        if row["round"] == 0:
+            of(k).visits = row["visits"] or 0
     for k, row in grouped(
         Enrolment.objects.filter(next_due__isnull=False),
         must=Count("id"),
@@ -159,8 +161,6 @@ def coverage(
         of(k).must_visit, of(k).overdue = row["must"] or 0, row["overdue"] or 0
     for k, row in grouped(Enrolment.objects.filter(cadre__isnull=True), n=Count("id")):
         of(k).unpaired = row["n"] or 0
-    for k, row in grouped(DayTally.objects, n=Sum("visits")):
-        of(k).visits = row["n"] or 0
     return figures
 
 

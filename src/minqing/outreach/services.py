@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Case, Count, F, Max, Q, When
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -280,18 +280,27 @@ def campaign_enrol(*, campaign: Campaign, day: datetime.date | None = None) -> i
 
 def _rebuild_tallies(campaign: Campaign) -> None:
     counts: dict[tuple[str, int], int] = defaultdict(int)
+    visits_in: dict[str, int] = defaultdict(int)
     for region, visits, n in (
         Enrolment.objects.filter(campaign=campaign)
         .values_list("region_id", "visits")
         .annotate(n=Count("id"))
+        .order_by()
     ):
+        visits_in[region] += visits * n
         for k in range(0, min(visits, campaign.rounds) + 1):
             counts[(region, k)] += n
     villages = {region for region, _k in counts}
     Tally.objects.filter(campaign=campaign).delete()
     Tally.objects.bulk_create(
         [
-            Tally(campaign=campaign, region_id=v, round=k, households=counts.get((v, k), 0))
+            Tally(
+                campaign=campaign,
+                region_id=v,
+                round=k,
+                households=counts.get((v, k), 0),
+                visits=visits_in[v] if k == 0 else 0,
+            )
             for v in sorted(villages)
             for k in range(0, campaign.rounds + 1)
         ],
@@ -825,10 +834,15 @@ def visit_log(
         promised=data.promised.strip(),
         client_id=data.client_id or None,
     )
-    if enrolment.visits <= campaign.rounds:
-        Tally.objects.filter(
-            campaign=campaign, region_id=household.region_id, round=enrolment.visits
-        ).update(households=F("households") + 1)
+    # One statement: the village's visits (round 0) and, up to the campaign's rounds, the
+    # households that reached this round.
+    reached = enrolment.visits if enrolment.visits <= campaign.rounds else 0
+    Tally.objects.filter(
+        campaign=campaign, region_id=household.region_id, round__in={0, reached}
+    ).update(
+        visits=F("visits") + Case(When(round=0, then=1), default=0),
+        households=F("households") + Case(When(round=reached, then=1 if reached else 0), default=0),
+    )
     _bump(
         DayTally,
         {
