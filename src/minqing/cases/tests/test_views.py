@@ -226,3 +226,12 @@ def test_the_household_page_lists_its_cases(cast, client_for):
     case = village_case(cast, household=household)
     page = client_for(cast.village).get(f"/households/{household.pk}/").content.decode()
     assert "诉求案件" in page and case.number in page
+
+
+def test_the_ledger_filters_by_township(cast, client_for):
+    case = village_case(cast)
+    client = client_for(cast.admin)
+    page = client.get("/cases/").content.decode()
+    assert '<option value="130681107">刁窝镇</option>' in page
+    assert case.number in client.get("/cases/?region=130681107").content.decode()
+    assert case.number not in client.get("/cases/?region=130681001").content.decode()
