@@ -235,3 +235,11 @@ def test_the_ledger_filters_by_township(cast, client_for):
     assert '<option value="130681107">刁窝镇</option>' in page
     assert case.number in client.get("/cases/?region=130681107").content.decode()
     assert case.number not in client.get("/cases/?region=130681001").content.decode()
+
+
+def test_figures_by_unit(cast, diaowo, client_for):
+    case = village_case(cast)
+    services.case_escalate(actor=cast.village, case=case, reason="村里解决不了")
+    html = client_for(cast.admin).get("/cases/figures/?by=unit").content.decode()
+    assert "刁窝镇人民政府" in html
+    assert "unit=" in html
