@@ -130,7 +130,8 @@ def figures_by_group(qs, *, group: Grouping, start=None, end=None) -> dict:
         qs.filter(_period(start, end))
         .order_by()
         .values_list(group.field, "flags")
-        .annotate(n=Count("id"))
+        # COUNT(*), not COUNT(id): the id is not in the figures index (index-only scan).
+        .annotate(n=Count("*"))
     )
     counts: dict = {}
     for value, flags, n in pairs:
@@ -138,7 +139,7 @@ def figures_by_group(qs, *, group: Grouping, start=None, end=None) -> dict:
         counts[group.key(value)][flags] += n
     overdue: dict = {}
     rows = qs.filter(FLAGS["overdue_open"][1]).order_by().values_list(group.field)
-    for value, n in rows.annotate(n=Count("id")):
+    for value, n in rows.annotate(n=Count("*")):
         overdue[group.key(value)] = overdue.get(group.key(value), 0) + n
 
     def count(pairs, mask):
