@@ -85,6 +85,12 @@ def test_closing_from_the_page_and_a_second_press_is_told(cast, client_for):
 
 def test_a_read_only_user_cannot_move_a_case(cast, client_for):
     case = village_case(cast)
+    assert client_for(cast.village).get(f"/cases/{case.pk}/do/escalate/").status_code == 405
+    outsider = client_for(cast.outsider).post(
+        f"/cases/{case.pk}/do/escalate/", {"escalate-reason": "x"}
+    )
+    assert outsider.status_code == 404
+    assert client_for(cast.village).post(f"/cases/{case.pk}/do/nope/").status_code == 404
     response = client_for(cast.viewer).post(
         f"/cases/{case.pk}/do/escalate/", {"escalate-reason": "x"}, follow=True
     )
