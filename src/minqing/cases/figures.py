@@ -4,11 +4,11 @@ its rows. The formulas are written out in docs/case-figures.md."""
 
 import datetime
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
-from django.db.models import Case, Count, F, Q, Value, When
-from django.db.models.functions import Substr
+from django.db.models import Case, Count, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from minqing.cases.models import FINISHED, MediationResult, Rating, Status
@@ -105,43 +105,49 @@ def _period(start: datetime.datetime | None, end: datetime.datetime | None) -> Q
     return q
 
 
-def by_region(digits: int):
+@dataclass(frozen=True)
+class Grouping:
+    """Count by a column (one the figures index holds, for regions), then fold the counts
+    into groups in Python: cheaper than a function of the column on every row."""
+
+    field: str
+    key: Callable[[object], object]
+
+
+def by_region(digits: int) -> Grouping:
     """Group by the first ``digits`` of the region code (9: townships, 12: villages)."""
-    return Substr("region_id", 1, digits)
+    return Grouping("region_id", lambda code: code[:digits])
 
 
-def by_unit():
-    return F("unit_id")
+def by_unit() -> Grouping:
+    return Grouping("unit_id", lambda unit: unit)
 
 
-def figures_by_group(qs, *, group, start=None, end=None) -> dict[str, dict[str, Cell]]:
-    """{group: {figure: Cell}} for the cases in ``qs`` (already scoped), grouped by the
-    expression ``group`` (by_region, by_unit): two queries, the (group, flags) pairs of the
-    period and the overdue cases of now."""
+def figures_by_group(qs, *, group: Grouping, start=None, end=None) -> dict:
+    """{group: {figure: Cell}} for the cases in ``qs`` (already scoped): two queries, the
+    (column, flags) pairs of the period and the open overdue cases of now."""
     pairs = (
         qs.filter(_period(start, end))
         .order_by()
-        .annotate(group=group)
-        .values_list("group", "flags")
-        .annotate(n=Count("id"))
+        .values_list(group.field, "flags")
+        # COUNT(*), not COUNT(id): the id is not in the figures index (index-only scan).
+        .annotate(n=Count("*"))
     )
     counts: dict = {}
-    for key, flags, n in pairs:
-        counts.setdefault(key, []).append((flags, n))
-    overdue = dict(
-        qs.filter(FLAGS["overdue_open"][1])
-        .order_by()
-        .annotate(group=group)
-        .values_list("group")
-        .annotate(n=Count("id"))
-    )
+    for value, flags, n in pairs:
+        counts.setdefault(group.key(value), {}).setdefault(flags, 0)
+        counts[group.key(value)][flags] += n
+    overdue: dict = {}
+    rows = qs.filter(FLAGS["overdue_open"][1]).order_by().values_list(group.field)
+    for value, n in rows.annotate(n=Count("*")):
+        overdue[group.key(value)] = overdue.get(group.key(value), 0) + n
 
     def count(pairs, mask):
-        return sum(n for flags, n in pairs if flags & mask == mask)
+        return sum(n for flags, n in pairs.items() if flags & mask == mask)
 
     result = {}
     for key in counts.keys() | overdue.keys():
-        pairs_of = counts.get(key, [])
+        pairs_of = counts.get(key, {})
         cells = {}
         for name, figure in FIGURES.items():
             if not figure.in_period:

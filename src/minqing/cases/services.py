@@ -17,8 +17,6 @@ from django.utils.translation import gettext as _
 
 from minqing.accounts.models import OrgUnit, UnitKind, User
 from minqing.accounts.roles import Cap
-from minqing.audit.context import current_origin
-from minqing.audit.models import AuditLog
 from minqing.audit.services import audit_record
 from minqing.cases import deadlines, sources
 from minqing.cases.figures import OVERDUE_OPEN, refresh_flags
@@ -661,9 +659,8 @@ def _mark_overdue_batch(now, batch: int, report: SweepReport) -> int:
             flags=F("flags").bitor(OVERDUE_OPEN),
             updated_at=now,
         )
-        origin = current_origin()
-        events, audits, notes = [], [], []
-        for pk, number, region, leader, unit, due in claimed:
+        events, notes = [], []
+        for pk, number, _region, leader, unit, due in claimed:
             text = _("案件 %(n)s 已超过办理期限（%(d)s）") % {
                 "n": number,
                 "d": f"{timezone.localtime(due):%Y-%m-%d %H:%M}",
@@ -671,23 +668,22 @@ def _mark_overdue_batch(now, batch: int, report: SweepReport) -> int:
             events.append(
                 CaseEvent(case_id=pk, at=now, actor_name=_("系统"), action="overdue", note=text)
             )
-            audits.append(
-                AuditLog(
-                    at=now,
-                    source=origin.source,
-                    ip=origin.ip,
-                    entity=ENTITY,
-                    entity_id=str(pk),
-                    action="overdue",
-                    region_code=region,
-                    changes={"overdue": [False, True]},
-                )
-            )
             notes.append(Notification(case_id=pk, user_id=leader, unit_id=unit, at=now, text=text))
             report.marked_overdue.append(number)
         CaseEvent.objects.bulk_create(events)
-        AuditLog.objects.bulk_create(audits)
         Notification.objects.bulk_create(notes)
+        # One audit row for the batch (each case's timeline has its own line), by county.
+        by_county: dict[str, list[str]] = {}
+        for _pk, number, region, *_rest in claimed:
+            by_county.setdefault(region[:6], []).append(number)
+        for county, numbers in by_county.items():
+            audit_record(
+                actor=None,
+                action="overdue",
+                entity=ENTITY,
+                region_code=county,
+                changes={"overdue": [None, numbers]},
+            )
         return len(claimed)
 
 

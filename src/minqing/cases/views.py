@@ -87,6 +87,7 @@ def ledger(request):
             "kinds": Kind.choices,
             "statuses": STATUS_CHOICES,
             "categories": CaseCategory.objects.filter(parent__isnull=True),
+            "regions": _regions_below(user),
             "units": units_in_reach(user).order_by("kind", "name"),
             "leaders": users_in_reach(user).filter(
                 Exists(Case.objects.filter(leader=OuterRef("pk")))
@@ -96,6 +97,18 @@ def ledger(request):
         }
     partial = "rows" if request.GET.get("after") else "results"
     return render_page(request, "cases/ledger.html", partial, context)
+
+
+def _regions_below(user) -> list[tuple[str, str]]:
+    """(prefix, name) of the regions one level below the user's reach, for the filter."""
+    digits = {6: 9, 9: 12}.get(len(user.reach))
+    if digits is None:
+        return []
+    level = 4 if digits == 9 else 5
+    rows = Region.objects.filter(
+        code__startswith=user.reach, level=level, retired_in__isnull=True
+    ).order_by("code")
+    return [(r.code[:digits], r.short_name) for r in rows]
 
 
 @login_required

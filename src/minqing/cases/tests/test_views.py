@@ -85,6 +85,12 @@ def test_closing_from_the_page_and_a_second_press_is_told(cast, client_for):
 
 def test_a_read_only_user_cannot_move_a_case(cast, client_for):
     case = village_case(cast)
+    assert client_for(cast.village).get(f"/cases/{case.pk}/do/escalate/").status_code == 405
+    outsider = client_for(cast.outsider).post(
+        f"/cases/{case.pk}/do/escalate/", {"escalate-reason": "x"}
+    )
+    assert outsider.status_code == 404
+    assert client_for(cast.village).post(f"/cases/{case.pk}/do/nope/").status_code == 404
     response = client_for(cast.viewer).post(
         f"/cases/{case.pk}/do/escalate/", {"escalate-reason": "x"}, follow=True
     )
@@ -226,3 +232,20 @@ def test_the_household_page_lists_its_cases(cast, client_for):
     case = village_case(cast, household=household)
     page = client_for(cast.village).get(f"/households/{household.pk}/").content.decode()
     assert "诉求案件" in page and case.number in page
+
+
+def test_the_ledger_filters_by_township(cast, client_for):
+    case = village_case(cast)
+    client = client_for(cast.admin)
+    page = client.get("/cases/").content.decode()
+    assert '<option value="130681107">刁窝镇</option>' in page
+    assert case.number in client.get("/cases/?region=130681107").content.decode()
+    assert case.number not in client.get("/cases/?region=130681001").content.decode()
+
+
+def test_figures_by_unit(cast, diaowo, client_for):
+    case = village_case(cast)
+    services.case_escalate(actor=cast.village, case=case, reason="村里解决不了")
+    html = client_for(cast.admin).get("/cases/figures/?by=unit").content.decode()
+    assert "刁窝镇人民政府" in html
+    assert "unit=" in html
