@@ -1428,7 +1428,7 @@ def _write(plan: _Plan, *, actor, today: datetime.date) -> None:
                 else:
                     row = dwelling_row(dwelling["id"], group.id, region, change)
                     dwelling_updates.append((*row[3:5], *row[6:8], dwelling["id"]))
-        if group.action != "create":
+        if group.action == "update":  # an unchanged household needs no new copies
             refresh.add(group.id)
 
         for row in group.ok_rows:

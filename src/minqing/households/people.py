@@ -3,12 +3,13 @@ stored: the one place the rules for names, 身份证号, sex, birth date and pho
 
 import datetime
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from minqing.households.models import PersonStatus, Relation, Sex
-from minqing.lib.crypto import encrypt, keyed_hash
+from minqing.lib.crypto import encrypt, keyed_hash, keyring
 from minqing.lib.idcard import InvalidIdNumber, parse_id_number
 from minqing.lib.masking import mask_id_number, mask_phone
 from minqing.lib.phones import InvalidPhone, normalize_phone
@@ -51,7 +52,18 @@ def phone_hash(number: str) -> str:
 def tail_hashes(digits: str) -> tuple[str, str]:
     """(id tail, phone tail) hashes of the last four characters typed in a search."""
     tail = digits[-4:].upper()
-    return keyed_hash(tail, "id-tail"), keyed_hash(tail, "phone-tail")
+    return _tail_hash(tail, "id-tail"), _tail_hash(tail, "phone-tail")
+
+
+def _tail_hash(tail: str, purpose: str) -> str:
+    """A last-four hash: 110,000 possible tails among a county's 700k people, so each is
+    computed once (per hash key: a test may change it)."""
+    return _cached_hash(keyring().hash_key, tail, purpose)
+
+
+@lru_cache(maxsize=1 << 18)
+def _cached_hash(key: bytes, text: str, purpose: str) -> str:
+    return keyed_hash(text, purpose)
 
 
 def clean_person(data: PersonInput, *, today: datetime.date | None = None) -> CleanPerson:
@@ -108,12 +120,12 @@ def clean_person(data: PersonInput, *, today: datetime.date | None = None) -> Cl
         "name_initials": initials(name),
         "id_cipher": encrypt(number),
         "id_hash": id_hash(number),
-        "id_tail_hash": keyed_hash(parsed.tail, "id-tail"),
+        "id_tail_hash": _tail_hash(parsed.tail, "id-tail"),
         "sex": parsed.sex,
         "birth_date": parsed.birth_date,
         "phone_cipher": encrypt(phone) if phone else None,
         "phone_hash": phone_hash(phone) if phone else None,
-        "phone_tail_hash": keyed_hash(phone[-4:], "phone-tail") if phone else None,
+        "phone_tail_hash": _tail_hash(phone[-4:], "phone-tail") if phone else None,
         "status": data.status,
         "relation": data.relation,
     }

@@ -28,8 +28,9 @@ from minqing.testing import DIAOWO, SHUANGTA, WANQUANZHUANG
 
 LIST = reverse("households:list")
 # Session, user, the page of households, their village names, their categories; for the
-# whole page also the filter's regions and categories, and the category of a filter.
-LIST_QUERIES = 8
+# whole page also the filter's regions and categories, and the category of a filter; with a
+# category or a search, how common they are (selectors.SPARSE).
+LIST_QUERIES = 9
 # The household page: 11 of its own; the sections of outreach, cases and relief add theirs.
 DETAIL_QUERIES = 19
 
