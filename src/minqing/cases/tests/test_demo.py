@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from minqing.accounts.models import User
 from minqing.cases.models import Case, CaseEvent, Dispute, Status
+from minqing.outreach.models import Need
 
 
 def test_the_demo_fills_a_believable_year_of_cases(db, client_for):
@@ -31,6 +32,14 @@ def test_the_demo_fills_a_believable_year_of_cases(db, client_for):
     assert newest.number in client.get("/cases/").content.decode()
     for url in ("/cases/", "/cases/mine/", "/cases/board/", "/cases/figures/"):
         assert client.get(url).status_code == 200
+    # Recent visit needs were raised as cases the way a cadre raises them: each linked both ways.
+    assert "走访诉求立案" in out.getvalue()
+    raised = Need.objects.exclude(case_number="")
+    assert raised.exists()
+    for need in raised[:20]:
+        case = Case.objects.get(number=need.case_number)
+        assert (case.source, case.source_ref) == ("visit", f"outreach.need:{need.pk}")
+        assert case.household_id == need.household_id
     # A rerun adds nothing.
     before = cases.count()
     call_command("demo", households=400, seed=1, stdout=io.StringIO())
