@@ -248,8 +248,11 @@ def loaded_database(households: int, *, load) -> Path:
     process (by ``load(roll, user)`` on a fresh database) and then reused read-only."""
     given = os.environ.get("BENCH_LOADED_DB")
     if households not in _loaded and given and households == households_wanted():
-        # A database an earlier run loaded (a developer's shortcut): used through a copy.
+        # A database an earlier run loaded (a developer's shortcut): used through a copy,
+        # brought up to the current migrations (an index added since, say).
         _loaded[households] = copy_database(Path(given), f"given-{households}")
+        use_database(sqlite_url(_loaded[households]))
+        migrate()
     if households not in _loaded:
         path, url = fresh_sqlite(f"loaded-{households}")
         user = prepare_database(url)

@@ -32,13 +32,22 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
 from bench import Figure, Result
 from bench import _households as H
-from bench._support import ROOT, close_database, fmt_mb, measure, sqlite_url
+from bench._support import (
+    ROOT,
+    close_database,
+    fmt_mb,
+    measure,
+    migrate,
+    redact,
+    sqlite_url,
+    use_database,
+)
 
 IMPORT_TARGET = 30.0
 PEER_TARGET_RATIO = 10.0
@@ -524,7 +533,6 @@ def _time(fn, runs: int, arm) -> Timings:
 
 def run_list() -> Result:
     H.ensure_django()
-    from django.db import connection
 
     from minqing.households.models import Category, Household, Person
     from minqing.households.selectors import HouseholdFilter
@@ -551,38 +559,27 @@ def run_list() -> Result:
     figures: list[Figure] = []
     notes: list[str] = [f"{LIST_RUNS} runs each after 5 warm-up runs; seconds column = p95"]
     worst, worst_bare = None, None
-    for label, filters in cases:
-        capture = _Capture()
-        try:
-            with _deadline(LIST_TIMEOUT) as arm:
-                arm()
-                with connection.execute_wrapper(capture):
-                    _page(user, filters)
-                ours = _time(lambda f=filters: _page(user, f), LIST_RUNS, arm)
-                bare = _time(_raw_runner(capture.statements), LIST_RUNS, arm)
-        except TooSlow:
-            figure = Figure(
-                label=label,
-                seconds=LIST_TIMEOUT,
-                note=f"ABORTED: one page took more than {LIST_TIMEOUT:g} s",
-            )
-            figures.append(figure)
-            notes.append(f"{label}: aborted after {LIST_TIMEOUT:g} s (BENCH_LIST_TIMEOUT)")
-            if worst is None or figure.seconds > worst.seconds:
-                worst, worst_bare = figure, None
-            continue
-        ratio = ours.p(0.95) / bare.p(0.95) if bare.p(0.95) else float("nan")
-        figure = Figure(
-            label=label,
-            seconds=ours.p(0.95),
-            note=f"{ours.rows} rows; {len(ours.runs)} runs; p50 {ours.p(0.5) * 1000:.1f} ms, p95 {ours.p(0.95) * 1000:.1f} ms; "
-            f"bare SQL p50 {bare.p(0.5) * 1000:.1f} ms, p95 {bare.p(0.95) * 1000:.1f} ms; "
-            f"{len(capture.statements)} queries; ratio {ratio:.1f}x",
-        )
-        figures.append(figure)
-        figures.append(Figure(label="  bare SQL, same statements", seconds=bare.p(0.95)))
-        if worst is None or figure.seconds > worst.seconds:
-            worst, worst_bare = figure, figures[-1]
+    runs = [("", cases)]
+    pg_url = os.environ.get("BENCH_LOADED_PG")
+    if pg_url:
+        runs.append(("PostgreSQL: ", cases))
+    for database, (prefix, database_cases) in enumerate(runs):
+        if database:  # the same cases on a PostgreSQL database loaded with the same roll
+            close_database()
+            use_database(pg_url)
+            migrate()
+            user = H.admin_user()
+            notes.append(f"PostgreSQL: {redact(pg_url)} (BENCH_LOADED_PG), loaded beforehand")
+            database_cases = [
+                (
+                    label,
+                    replace(f, category=Category.objects.get(code="dibao")) if f.category else f,
+                )
+                for label, f in database_cases
+            ]
+        for label, filters in database_cases:
+            label = prefix + label
+            worst, worst_bare = _list_case(user, label, filters, figures, notes, worst, worst_bare)
     notes.append(f"the target and the ratio are about the slowest case: {worst.label}")
     close_database()
     return Result(
@@ -596,6 +593,44 @@ def run_list() -> Result:
         figures=figures,
         notes=notes,
     )
+
+
+def _list_case(user, label, filters, figures, notes, worst, worst_bare):
+    """One case of households.list, its figures added; returns the slowest so far."""
+    from django.db import connection
+
+    capture = _Capture()
+    try:
+        with _deadline(LIST_TIMEOUT) as arm:
+            arm()
+            with connection.execute_wrapper(capture):
+                _page(user, filters)
+            ours = _time(lambda f=filters: _page(user, f), LIST_RUNS, arm)
+            bare = _time(_raw_runner(capture.statements), LIST_RUNS, arm)
+    except TooSlow:
+        figure = Figure(
+            label=label,
+            seconds=LIST_TIMEOUT,
+            note=f"ABORTED: one page took more than {LIST_TIMEOUT:g} s",
+        )
+        figures.append(figure)
+        notes.append(f"{label}: aborted after {LIST_TIMEOUT:g} s (BENCH_LIST_TIMEOUT)")
+        if worst is None or figure.seconds > worst.seconds:
+            worst, worst_bare = figure, None
+        return worst, worst_bare
+    ratio = ours.p(0.95) / bare.p(0.95) if bare.p(0.95) else float("nan")
+    figure = Figure(
+        label=label,
+        seconds=ours.p(0.95),
+        note=f"{ours.rows} rows; {len(ours.runs)} runs; p50 {ours.p(0.5) * 1000:.1f} ms, p95 {ours.p(0.95) * 1000:.1f} ms; "
+        f"bare SQL p50 {bare.p(0.5) * 1000:.1f} ms, p95 {bare.p(0.95) * 1000:.1f} ms; "
+        f"{len(capture.statements)} queries; ratio {ratio:.1f}x",
+    )
+    figures.append(figure)
+    figures.append(Figure(label="  bare SQL, same statements", seconds=bare.p(0.95)))
+    if worst is None or figure.seconds > worst.seconds:
+        worst, worst_bare = figure, figures[-1]
+    return worst, worst_bare
 
 
 # ---------------------------------------------------------------------------------------------

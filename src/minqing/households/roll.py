@@ -10,7 +10,6 @@ found in real rolls; the words are Chinese whatever the interface language, beca
 roll is.
 """
 
-import contextlib
 import datetime
 import re
 import unicodedata
@@ -361,8 +360,10 @@ def parse_date(text: str, key: str, today: datetime.date) -> datetime.date:
     value = plain(text)
     day = None
     if len(value) == 10 and value[4] == "-":  # the common case, without strptime's cost
-        with contextlib.suppress(ValueError):
+        try:  # not contextlib.suppress: 700k rows pay for its context manager
             day = datetime.date.fromisoformat(value)
+        except ValueError:
+            day = None
     if day is None:
         day = _other_date(value)
     what = DATE_WORDS.get(key, key)
