@@ -491,7 +491,7 @@ def visit_new(request, data: VisitIn):
     visit, created = services.visit_log(
         actor=user, campaign=campaign, household=household, data=_input(data)
     )
-    needs = list(visit.needs.all()) if data.needs or not created else []
+    needs = visit.raised if created else list(visit.needs.all())
     return Status(201 if created else 200, _visit_out(visit, needs))
 
 

@@ -728,15 +728,25 @@ def _check_visit(campaign: Campaign, household: Household, data: VisitInput) -> 
     return photos
 
 
-def _existing(client_id: str, actor) -> Visit | None:
-    if not client_id:
-        return None
-    visit = Visit.objects.filter(client_id=client_id).first()
-    if visit is not None and actor is not None and visit.author_id != actor.pk:
+def _existing_and_near(data: VisitInput, actor, region_id: str) -> tuple[Visit | None, list]:
+    """One query for two questions: the visit this ``client_id`` already made (if any), and
+    the author's visits in another village within IMPOSSIBLE_WINDOW of this one."""
+    wanted = Q(pk__in=[])
+    if timezone.is_aware(data.visited_at):  # a naive time is refused by _check_visit
+        wanted = Q(
+            author_id=actor.pk,
+            visited_at__gt=data.visited_at - IMPOSSIBLE_WINDOW,
+            visited_at__lt=data.visited_at + IMPOSSIBLE_WINDOW,
+        ) & ~Q(region_id=region_id)
+    if data.client_id:
+        wanted |= Q(client_id=data.client_id)
+    rows = list(Visit.objects.filter(wanted).select_related("region"))
+    existing = next((v for v in rows if data.client_id and v.client_id == data.client_id), None)
+    if existing is not None and existing.author_id != actor.pk:
         raise ValidationError(
-            {"client_id": _("客户端编号 %(id)s 已被他人使用") % {"id": client_id}}
+            {"client_id": _("客户端编号 %(id)s 已被他人使用") % {"id": data.client_id}}
         )
-    return visit
+    return existing, [v for v in rows if v is not existing]
 
 
 def _bump(model, lookup: dict, **increments) -> None:
@@ -752,18 +762,9 @@ def _bump(model, lookup: dict, **increments) -> None:
     model.objects.filter(**lookup).update(**increments)
 
 
-def _flag_impossible(visit: Visit) -> None:
-    """The same cadre in another village within IMPOSSIBLE_WINDOW: flag the visits."""
-    near = list(
-        Visit.objects.filter(
-            author_id=visit.author_id,
-            visited_at__gt=visit.visited_at - IMPOSSIBLE_WINDOW,
-            visited_at__lt=visit.visited_at + IMPOSSIBLE_WINDOW,
-        )
-        .exclude(region_id=visit.region_id)
-        .exclude(pk=visit.pk)
-        .select_related("region")
-    )
+def _flag_impossible(visit: Visit, near: list[Visit]) -> None:
+    """The same cadre in another village within IMPOSSIBLE_WINDOW (``near``, read before the
+    visit was saved): flag the visits."""
     if not near:
         return
     places = {v.region.short_name for v in near} | {
@@ -800,7 +801,7 @@ def visit_log(
         Enrolment.objects.select_for_update().filter(campaign=campaign, household=household).first()
     )
     # Under the household's lock: a concurrent post of the same entry waited for the first.
-    existing = _existing(data.client_id, actor)
+    existing, near = _existing_and_near(data, actor, household.region_id)
     if existing is not None:
         return existing, False
     photos = _check_visit(campaign, household, data)
@@ -860,8 +861,10 @@ def visit_log(
         last_visit_at=Greatest(Coalesce(F("last_visit_at"), data.visited_at), data.visited_at),
     )
     needs = [n.strip() for n in data.needs if n.strip()]
+    # The needs raised, kept on the visit for the caller to show without reading them back.
+    visit.raised = []
     if needs:
-        Need.objects.bulk_create(
+        visit.raised = Need.objects.bulk_create(
             [
                 Need(visit=visit, household=household, region_id=household.region_id, text=n)
                 for n in needs
@@ -874,7 +877,7 @@ def visit_log(
         photo.file.save(
             f"{visit.pk}-{secrets.token_hex(4)}{_suffix(name)}", ContentFile(content), save=True
         )
-    _flag_impossible(visit)
+    _flag_impossible(visit, near)
     _audit(
         actor,
         "create",

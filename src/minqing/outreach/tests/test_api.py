@@ -90,6 +90,23 @@ def test_posting_one_visit_and_reading_it_back(world, cast):
     assert [v["id"] for v in listing["items"]] == [body["id"]]
 
 
+def test_posting_one_visit_takes_a_fixed_number_of_statements(
+    world, cast, django_assert_max_num_queries
+):
+    """Token, campaign, household, enrolment lock, earlier visits (same client id or an
+    impossible trip, one query), enrolment, visit, three tallies, needs, audit row, plus the
+    savepoint pair of the test's transaction."""
+    client = api(cast.paired)
+    post(client, "/api/outreach/visits", _entry(world, world.wang, "warm-up"))  # counters exist
+    with django_assert_max_num_queries(14):
+        response = post(
+            client, "/api/outreach/visits", _entry(world, world.wang, "counted", 30, needs=["修屋顶"])
+        )
+    assert response.status_code == 201
+    assert [n["text"] for n in response.json()["needs"]] == ["修屋顶"]
+    assert Need.objects.filter(visit_id=response.json()["id"], text="修屋顶").count() == 1
+
+
 def test_a_viewer_cannot_post_visits(world, cast):
     response = post(api(cast.viewer), "/api/outreach/visits", _entry(world, world.wang, "v-1"))
     assert response.status_code == 403
