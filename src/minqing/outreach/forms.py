@@ -107,79 +107,6 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
-class VisitForm(forms.Form):
-    visited_at = forms.DateTimeField(
-        label=_("走访时间"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-    address = forms.CharField(label=_("走访地点"), max_length=200, required=False)
-    aspects = forms.MultipleChoiceField(
-        label=_("走访内容（四访）"), required=False, widget=forms.CheckboxSelectMultiple
-    )
-    family = forms.CharField(
-        label=_("家庭情况"), required=False, widget=forms.Textarea({"rows": 2})
-    )
-    thinking = forms.CharField(
-        label=_("思想状况"), required=False, widget=forms.Textarea({"rows": 2})
-    )
-    difficulty = forms.CharField(
-        label=_("困难原因"), required=False, widget=forms.Textarea({"rows": 2})
-    )
-    help_needed = forms.CharField(
-        label=_("帮扶需求"), required=False, widget=forms.Textarea({"rows": 2})
-    )
-    found = forms.CharField(
-        label=_("发现的问题"), required=False, widget=forms.Textarea({"rows": 2})
-    )
-    promised = forms.CharField(
-        label=_("承诺事项"), required=False, widget=forms.Textarea({"rows": 2})
-    )
-    needs = forms.CharField(
-        label=_("群众诉求"),
-        required=False,
-        help_text=_("每行一条，保存后可逐条立案"),
-        widget=forms.Textarea({"rows": 2}),
-    )
-    companions = CadreMultipleField(
-        label=_("同行干部"), queryset=None, required=False, help_text=_("可不选")
-    )
-    photos = MultipleFileField(label=_("照片"), required=False)
-    latitude = forms.FloatField(required=False, widget=forms.HiddenInput)
-    longitude = forms.FloatField(required=False, widget=forms.HiddenInput)
-    client_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
-
-    def __init__(self, *args, campaign, user, household=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["aspects"].choices = [(a, a) for a in campaign.aspects]
-        self.fields["companions"].queryset = _cadre_queryset(user).exclude(pk=user.pk)
-        if household is not None:
-            self.fields["address"].initial = household.address
-        self.fields["visited_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
-
-    def visit_input(self) -> VisitInput:
-        data = self.cleaned_data
-        visited_at = data["visited_at"]
-        if timezone.is_naive(visited_at):
-            visited_at = timezone.make_aware(visited_at)
-        return VisitInput(
-            visited_at=visited_at,
-            address=data["address"],
-            latitude=data["latitude"],
-            longitude=data["longitude"],
-            aspects=data["aspects"],
-            family=data["family"],
-            thinking=data["thinking"],
-            difficulty=data["difficulty"],
-            help_needed=data["help_needed"],
-            found=data["found"],
-            promised=data["promised"],
-            needs=[line for line in data["needs"].splitlines() if line.strip()],
-            photos=data["photos"],
-            companions=list(data["companions"]),
-            client_id=data["client_id"],
-        )
-
-
 class VisitEditForm(forms.Form):
     address = forms.CharField(label=_("走访地点"), max_length=200, required=False)
     aspects = forms.MultipleChoiceField(
@@ -207,6 +134,59 @@ class VisitEditForm(forms.Form):
     def __init__(self, *args, campaign, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["aspects"].choices = [(a, a) for a in campaign.aspects]
+
+
+class VisitForm(VisitEditForm):
+    """A new visit: what its author may later edit, and what is fixed once it is logged."""
+
+    field_order = ["visited_at"]
+    visited_at = forms.DateTimeField(
+        label=_("走访时间"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    needs = forms.CharField(
+        label=_("群众诉求"),
+        required=False,
+        help_text=_("每行一条，保存后可逐条立案"),
+        widget=forms.Textarea({"rows": 2}),
+    )
+    companions = CadreMultipleField(
+        label=_("同行干部"), queryset=None, required=False, help_text=_("可不选")
+    )
+    photos = MultipleFileField(label=_("照片"), required=False)
+    latitude = forms.FloatField(required=False, widget=forms.HiddenInput)
+    longitude = forms.FloatField(required=False, widget=forms.HiddenInput)
+    client_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, campaign, user, household=None, **kwargs):
+        super().__init__(*args, campaign=campaign, **kwargs)
+        self.fields["companions"].queryset = _cadre_queryset(user).exclude(pk=user.pk)
+        if household is not None:
+            self.fields["address"].initial = household.address
+        self.fields["visited_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+
+    def visit_input(self) -> VisitInput:
+        data = self.cleaned_data
+        visited_at = data["visited_at"]
+        if timezone.is_naive(visited_at):
+            visited_at = timezone.make_aware(visited_at)
+        return VisitInput(
+            visited_at=visited_at,
+            address=data["address"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            aspects=data["aspects"],
+            family=data["family"],
+            thinking=data["thinking"],
+            difficulty=data["difficulty"],
+            help_needed=data["help_needed"],
+            found=data["found"],
+            promised=data["promised"],
+            needs=[line for line in data["needs"].splitlines() if line.strip()],
+            photos=data["photos"],
+            companions=list(data["companions"]),
+            client_id=data["client_id"],
+        )
 
 
 class TextForm(forms.Form):
