@@ -186,7 +186,7 @@ def _case_out(user, case: Case) -> CaseOut:
         household_id=case.household_id,
         handler=case.handler.display_name if case.handler_id else "",
         outcome=case.outcome,
-        answer=case.answer,
+        answer=case.shown_answer,
         public=case.public,
         escalated_count=case.escalated_count,
         sent_back_count=case.sent_back_count,

@@ -60,15 +60,18 @@ def may_read_text(user, case: Case) -> bool:
 
 
 def mask_case(user, case: Case, *, text: bool = True) -> Case:
-    """Set ``shown_title`` (and ``shown_text``): the petition's content hidden from a reader
-    who may not see personal data. A list row has no text loaded: ``text=False``."""
-    if may_read_text(user, case):
+    """Set ``shown_title`` (and ``shown_text``, ``shown_answer``): the petition's content, its
+    answer and the notes of its timeline hidden from a reader who may not see personal data
+    (``content_hidden``). A list row has no text loaded: ``text=False``."""
+    case.content_hidden = not may_read_text(user, case)
+    if not case.content_hidden:
         case.shown_title = case.title
         if text:
-            case.shown_text = case.text
+            case.shown_text, case.shown_answer = case.text, case.answer
     else:
         case.shown_title = _("信访事项（内容已隐藏）")
         case.shown_text = _("信访内容属于个人信息，仅有个人信息查看权限的人员可见")
+        case.shown_answer = _("（内容已隐藏）")
     return case
 
 
@@ -284,13 +287,18 @@ def supervision_board(user) -> list[Case]:
 
 
 def case_timeline(case: Case) -> list:
-    """The case's history with the histories of the cases merged into it, oldest first."""
+    """The case's history with the histories of the cases merged into it, oldest first; the
+    notes hidden where ``mask_case`` hid the content."""
     from minqing.cases.models import CaseEvent
 
     ids = [case.pk, *case.merged_cases.values_list("pk", flat=True)]
-    return list(
+    events = list(
         CaseEvent.objects.filter(case_id__in=ids).select_related("case").order_by("at", "id")
     )
+    if getattr(case, "content_hidden", True):
+        for event in events:
+            event.note = _("（内容已隐藏）") if event.note else ""
+    return events
 
 
 # Duplicates

@@ -1,7 +1,13 @@
 import datetime
 
-from minqing.cases.models import Case, CaseEvent, Status
-from minqing.cases.tests.helpers import answered_case, ready_to_close, village_case
+from minqing.cases import services
+from minqing.cases.models import Case, CaseEvent, Outcome, Status
+from minqing.cases.tests.helpers import (
+    accepted_case,
+    answered_case,
+    ready_to_close,
+    village_case,
+)
 
 
 def test_list_and_detail_are_scoped_and_mask_petitions(cast, client_for):
@@ -134,3 +140,20 @@ def test_holidays_api_is_for_the_county_admin(cast, client_for):
         .json()
     )
     assert len(body["days"]) == 3
+
+
+def test_a_petitions_answer_and_notes_are_hidden_like_its_text(cast, client_for):
+    case = accepted_case(cast, text="反映征地补偿款未足额发放", category="petition.visit")
+    note, answer = "已约见上访人李某核实", "已协调补发补偿款"
+    case = services.case_start(actor=cast.village, case=case, note=note)
+    services.case_answer(actor=cast.village, case=case, outcome=Outcome.SOLVED, answer=answer)
+
+    hidden = client_for(cast.supervisor).get(f"/api/cases/{case.pk}").json()
+    notes = [e["note"] or "" for e in hidden["timeline"]]
+    assert answer not in hidden["answer"] and not any(note in n for n in notes)
+    page = client_for(cast.supervisor).get(f"/cases/{case.pk}/").content.decode()
+    assert answer not in page and note not in page
+
+    shown = client_for(cast.admin).get(f"/api/cases/{case.pk}").json()
+    assert shown["answer"] == answer
+    assert note in [e["note"] for e in shown["timeline"]]
