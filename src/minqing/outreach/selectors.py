@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from minqing.accounts.models import User
 from minqing.accounts.roles import Cap
+from minqing.accounts.selectors import users_in_reach
 from minqing.households.models import Household
 from minqing.outreach.models import (
     CadreTally,
@@ -57,6 +58,19 @@ def get_visit_for_user(user, pk) -> tuple[Visit, bool]:
     if visit is None:
         raise Http404
     return visit, user.can(Cap.WRITE)
+
+
+def get_cadre_for_user(user, pk) -> User:
+    """A cadre whose visits the reader may list: a user in the reader's reach, or one paired with
+    or visiting households in it (a township's cadre working in a village); 404 otherwise."""
+    works_here = Q(
+        pk__in=Enrolment.objects.filter(prefix_q("region_id", user.reach)).values("cadre")
+    )
+    works_here |= Q(pk__in=visits_in_reach(user).values("author"))
+    cadre = (users_in_reach(user) | User.objects.filter(works_here)).filter(pk=pk).first()
+    if cadre is None:
+        raise Http404
+    return cadre
 
 
 def get_flag_for_user(user, pk) -> Flag:

@@ -208,10 +208,8 @@ def visit_list(request):
     prefix = selectors.scope_prefix(user, request.GET.get("region", ""))
     cadre = None
     if request.GET.get("cadre"):
-        from minqing.accounts.selectors import get_user_for_user
-
         try:
-            cadre, _ = get_user_for_user(user, int(request.GET["cadre"]))
+            cadre = selectors.get_cadre_for_user(user, int(request.GET["cadre"]))
         except ValueError:
             raise Http404 from None
     flagged = request.GET.get("flagged") == "1"

@@ -441,3 +441,20 @@ def test_a_signature_confirms_the_visit_and_is_served_in_scope_only(
     assert (
         client_for(cast.township).get(f"/outreach/visits/{visit.pk}/signature/").status_code == 404
     )
+
+
+def test_a_village_officer_follows_the_cadre_link_to_the_township_cadres_visits(
+    paired, cast, client_for
+):
+    # 赵明 is a township's cadre (reach 刁窝镇) paired with households of 万全庄村: the village's
+    # officer sees him in the cadre table and can list his visits there, but not an outsider's.
+    visit_log(
+        actor=cast.paired, campaign=paired.campaign, household=paired.wang, data=visit_input()
+    )
+    client = client_for(cast.village)
+    link = f"/outreach/visits/?campaign={paired.campaign.pk}&amp;cadre={cast.paired.pk}"
+    assert link in client.get(f"/outreach/{paired.campaign.pk}/cadres/").content.decode()
+    body = client.get(html.unescape(link)).content.decode()
+    assert "王五" in body and "赵明" in body
+    outsider = f"/outreach/visits/?campaign={paired.campaign.pk}&cadre={cast.outsider.pk}"
+    assert client.get(outsider).status_code == 404
