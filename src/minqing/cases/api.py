@@ -18,6 +18,7 @@ from minqing.cases.figures import FIGURES, by_region, by_unit, figures_by_group,
 from minqing.cases.filters import case_filter_from_params
 from minqing.cases.forms import DISPUTE_FORMS, MOVE_FORMS
 from minqing.cases.models import Case, CaseCategory, HolidayYear, Kind
+from minqing.cases.notices import notices_for, notices_mark_read
 from minqing.cases.selectors import (
     LIST_ORDER,
     case_list,
@@ -35,6 +36,7 @@ from minqing.regions.selectors import get_region_for_user
 
 router = Router(tags=["案件台账"])
 PAGE_SIZE = 50
+NOTICE_FIELDS = ("id", "case_id", "at", "text", "read_at")
 
 
 class CaseRow(Schema):
@@ -333,6 +335,35 @@ def holiday_put(request, year: int, payload: HolidayIn):
         actor=request.user, year=year, document=payload.document, days_text=payload.days
     )
     return holiday_get(request, year)
+
+
+class NoticeOut(Schema):
+    id: int
+    case_id: int
+    case_number: str
+    at: datetime.datetime
+    text: str
+    read_at: datetime.datetime | None
+
+
+class NoticesIn(Schema):
+    ids: list[int] | None = None
+
+
+@router.get("/notifications", response=list[NoticeOut], summary="我的案件提醒（最近 100 条）")
+def notification_list(request, unread: bool = False):
+    qs = notices_for(request.user).select_related("case").only("case__number", *NOTICE_FIELDS)
+    if unread:
+        qs = qs.filter(read_at__isnull=True)
+    return [
+        {"case_number": n.case.number, **{f: getattr(n, f) for f in NOTICE_FIELDS}}
+        for n in qs[:100]
+    ]
+
+
+@router.post("/notifications/read", response=dict, summary="标为已读（不给 ids 则全部）")
+def notification_read(request, payload: NoticesIn):
+    return {"marked": notices_mark_read(actor=request.user, ids=payload.ids)}
 
 
 @router.get("/by-number/{number}", response=CaseOut, summary="按案件编号查找")

@@ -45,7 +45,19 @@ def _today(user) -> list:
         "call_back": gettext("待回访的案件"),
         "close": gettext("待销号的案件"),
     }
+    from minqing.cases.notices import unread_count
+
     items = _holidays_missing(user)
+    unread = unread_count(user)
+    if unread:
+        items.append(
+            TodayItem(
+                gettext("未读的案件提醒"),
+                unread,
+                reverse("cases:mine") + "#notifications",
+                gettext("逾期和升级的通知"),
+            )
+        )
     for key, (count, overdue) in my_counts(user).items():
         if count:
             hint = gettext("其中 %(n)s 件已逾期") % {"n": overdue} if overdue else ""
@@ -76,6 +88,7 @@ def register() -> None:
         entities={
             "cases.case": pgettext_lazy("audit entity", "案件"),
             "cases.holidayyear": pgettext_lazy("audit entity", "节假日安排"),
+            "cases.notification": pgettext_lazy("audit entity", "案件提醒"),
         },
         actions={name: move.label for name, move in MOVES.items()}
         | {
@@ -83,5 +96,6 @@ def register() -> None:
             "overdue": _("逾期"),
             "merged_in": _("并入重复件"),
             "holidays": _("录入节假日安排"),
+            "read": _("标为已读"),
         },
     )

@@ -211,6 +211,7 @@ class MyCases:
     call_back: list
     close: list
     notifications: list
+    unread: int
 
 
 def _my_conditions(user) -> dict[str, Q]:
@@ -248,7 +249,7 @@ ORDERS = {
 
 
 def my_cases(user, *, limit: int = 50) -> MyCases:
-    from minqing.cases.models import Notification
+    from minqing.cases.notices import notices_for, unread_count
 
     scope = cases_in_reach(user)
     lists = {
@@ -258,13 +259,8 @@ def my_cases(user, *, limit: int = 50) -> MyCases:
         )
         for key, q in _my_conditions(user).items()
     }
-    unit_note = Q(unit_id=user.unit_id) if user.unit_id else Q(pk__in=[])
-    notifications = list(
-        Notification.objects.filter(Q(user=user) | unit_note)
-        .filter(prefix_q("case__region_id", user.reach))
-        .order_by("-at")[:20]
-    )
-    return MyCases(**lists, notifications=notifications)
+    notifications = list(notices_for(user)[:20])
+    return MyCases(**lists, notifications=notifications, unread=unread_count(user))
 
 
 def my_counts(user) -> dict[str, tuple[int, int]]:

@@ -6,6 +6,7 @@ app_name = "cases"
 urlpatterns = [
     path("", views.ledger, name="ledger"),
     path("mine/", views.mine, name="mine"),
+    path("mine/read/", views.notices_read, name="notices_read"),
     path("board/", views.board, name="board"),
     path("figures/", views.figures, name="figures"),
     path("export.xlsx", views.export, name="export"),

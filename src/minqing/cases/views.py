@@ -118,6 +118,19 @@ def mine(request):
 
 
 @login_required
+@require_POST
+def notices_read(request):
+    """Mark one reminder (``id``) or all of the user's unread reminders read."""
+    from minqing.cases.notices import notices_mark_read
+
+    raw = request.POST.get("id", "")
+    if raw and not raw.isdigit():
+        raise Http404
+    notices_mark_read(actor=request.user, ids=[int(raw)] if raw else None)
+    return redirect(reverse("cases:mine") + "#notifications")
+
+
+@login_required
 @require_GET
 def board(request):
     return render(request, "cases/board.html", {"cases": supervision_board(request.user)})
