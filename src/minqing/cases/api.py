@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import File, Router, Schema, Status, UploadedFile
 from pydantic import BaseModel, ConfigDict
 
 from minqing.accounts.roles import Cap
@@ -22,6 +22,7 @@ from minqing.cases.notices import notices_for, notices_mark_read
 from minqing.cases.selectors import (
     LIST_ORDER,
     case_list,
+    case_records,
     case_timeline,
     cases_in_reach,
     decorate_rows,
@@ -29,6 +30,7 @@ from minqing.cases.selectors import (
     get_case_by_number,
     get_case_for_user,
 )
+from minqing.cases.views import attachment_response
 from minqing.cases.workflow import available_moves
 from minqing.households.selectors import get_household_for_user
 from minqing.lib.paging import keyset_page
@@ -83,6 +85,14 @@ class ContactOut(Schema):
     exception_reason: str
 
 
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    size: int
+    content_type: str
+    uploaded_at: datetime.datetime
+
+
 class CaseOut(CaseRow):
     text: str
     source: str
@@ -101,6 +111,7 @@ class CaseOut(CaseRow):
     moves: list[str]  # what the reader may do now
     timeline: list[EventOut]
     contacts: list[ContactOut]
+    attachments: list[AttachmentOut]  # none for a petition whose content is hidden
 
 
 class CaseIn(Schema):
@@ -180,6 +191,8 @@ def _row(case: Case) -> dict:
 
 
 def _case_out(user, case: Case) -> CaseOut:
+    services.petition_viewed(actor=user, case=case)
+    records = case_records(case)
     return CaseOut(
         **_row(case),
         text=case.shown_text,
@@ -209,26 +222,30 @@ def _case_out(user, case: Case) -> CaseOut:
             )
             for e in case_timeline(case)
         ],
-        contacts=[
-            ContactOut(
-                at=c.at,
-                by=c.by.display_name,
-                rating=c.rating,
-                method=c.method,
-                note=c.note,
-                exception_reason=c.exception_reason,
-            )
-            for c in case.contacts.select_related("by").order_by("at")
+        contacts=[_contact_out(c) for c in records.contacts],
+        attachments=[
+            {f: getattr(a, f) for f in AttachmentOut.model_fields} for a in records.attachments
         ],
     )
 
 
-def _run_form(form_class, user, case, payload: FieldsIn):
+def _contact_out(c) -> ContactOut:
+    return ContactOut(
+        at=c.at,
+        by=c.by.display_name,
+        rating=c.rating,
+        method=c.method,
+        note=c.note,
+        exception_reason=c.exception_reason,
+    )
+
+
+def _run_form(form_class, user, case, payload: FieldsIn, files=None):
     """A move through the page's form (same validation, same service)."""
     data = {
         k: ("1" if v is True else "0" if v is False else v) for k, v in payload.model_dump().items()
     }
-    form = form_class(data, user=user, case=case)
+    form = form_class(data, files, user=user, case=case)
     if not form.is_valid():
         raise ValidationError({field: list(errors) for field, errors in form.errors.items()})
     return form.run()
@@ -396,18 +413,20 @@ def case_move(request, case_id: int, name: str, payload: FieldsIn):
 def contact_new(request, case_id: int, payload: FieldsIn):
     user = request.user
     case, _can = get_case_for_user(user, case_id)
-    c = _run_form(MOVE_FORMS["contact"], user, case, payload)
-    return Status(
-        201,
-        ContactOut(
-            at=c.at,
-            by=c.by.display_name,
-            rating=c.rating,
-            method=c.method,
-            note=c.note,
-            exception_reason=c.exception_reason,
-        ),
-    )
+    return Status(201, _contact_out(_run_form(MOVE_FORMS["contact"], user, case, payload)))
+
+
+@router.post("/{case_id}/attachments", response={201: AttachmentOut}, summary="上传附件（≤ 10 MB）")
+def attachment_new(request, case_id: int, file: File[UploadedFile]):
+    user = request.user
+    case, _can = get_case_for_user(user, case_id)
+    item = _run_form(MOVE_FORMS["attach"], user, case, FieldsIn(), files={"file": file})
+    return Status(201, {f: getattr(item, f) for f in AttachmentOut.model_fields})
+
+
+@router.get("/{case_id}/attachments/{attachment_id}", summary="下载附件")
+def attachment_get(request, case_id: int, attachment_id: int):
+    return attachment_response(request.user, case_id, attachment_id)
 
 
 @router.get("/{case_id}/dispute", response=dict, summary="矛盾纠纷的调解记录")

@@ -54,6 +54,9 @@ def get_case_by_number(user, number: str) -> Case:
     return get_case_for_user(user, pk)[0]
 
 
+ATTACHMENT_FIELDS = ("id", "name", "size", "content_type", "uploaded_at")
+
+
 def may_read_text(user, case: Case) -> bool:
     """信访 are personal data: their text only for readers with the personal-data permission."""
     return case.kind != Kind.PETITION or user.can_view_personal
@@ -295,6 +298,44 @@ def case_timeline(case: Case) -> list:
         for event in events:
             event.note = _("（内容已隐藏）") if event.note else ""
     return events
+
+
+@dataclass
+class CaseRecords:
+    contacts: list
+    extensions: list
+    supervisions: list
+    attachments: list
+
+
+def case_records(case: Case) -> CaseRecords:
+    """What hangs off a case, for its page and its API answer. Where ``mask_case`` hid a
+    petition's content, the free-text notes about it are hidden too and its files withheld."""
+    hidden = getattr(case, "content_hidden", True)
+    records = CaseRecords(
+        contacts=list(case.contacts.select_related("by").order_by("at")),
+        extensions=list(case.extensions.select_related("requested_by", "decided_by")),
+        supervisions=list(case.supervisions.select_related("by")),
+        attachments=[] if hidden else list(case.attachments.only(*ATTACHMENT_FIELDS)),
+    )
+    if hidden:
+        notes = [(c, ("note", "exception_reason")) for c in records.contacts]
+        notes += [(x, ("reason",)) for x in records.extensions]
+        notes += [(s, ("note",)) for s in records.supervisions]
+        for row, names in notes:
+            for name in names:
+                if getattr(row, name):
+                    setattr(row, name, _("（内容已隐藏）"))
+    return records
+
+
+def get_attachment_for_user(user, case_id: int, attachment_id: int):
+    """A case's file, for a reader who may see the case and its content; 404 otherwise."""
+    case, _can = get_case_for_user(user, case_id)
+    item = None if case.content_hidden else case.attachments.filter(pk=attachment_id).first()
+    if item is None:
+        raise Http404
+    return case, item
 
 
 # Duplicates

@@ -608,6 +608,23 @@ def case_attach(*, actor, case: Case, upload) -> "Attachment":  # noqa: F821
     )
 
 
+@transaction.atomic
+def petition_viewed(*, actor, case: Case, attachment=None) -> None:
+    """信访 are personal data: a reader shown a petition's content or one of its files leaves an
+    audit row (nothing for other kinds, or when the content was hidden from the reader)."""
+    if case.kind != Kind.PETITION or getattr(case, "content_hidden", True):
+        return
+    what = {"file": [None, attachment.name]} if attachment else {"content": [None, "(已查看)"]}
+    audit_record(
+        actor=actor,
+        action="view_personal",
+        entity=ENTITY,
+        entity_id=case.pk,
+        region_code=case.region_id,
+        changes=what,
+    )
+
+
 # Notifications and the sweep
 
 

@@ -3,12 +3,13 @@ supervision board, the figures, the holiday arrangement, and the Excel export. E
 goes through a service via the forms in forms.py."""
 
 import datetime
+import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +34,6 @@ from minqing.cases.forms import (
     HolidayForm,
 )
 from minqing.cases.models import (
-    Attachment,
     Case,
     CaseCategory,
     CaseLevel,
@@ -45,10 +45,12 @@ from minqing.cases.models import (
 from minqing.cases.selectors import (
     LIST_ORDER,
     case_list,
+    case_records,
     case_timeline,
     cases_in_reach,
     decorate_rows,
     for_rows,
+    get_attachment_for_user,
     get_case_by_number,
     get_case_for_user,
     my_cases,
@@ -172,15 +174,13 @@ def detail(request, pk: int):
     for event in timeline:
         event.action_label = ACTION_LABELS.get(event.action, event.action)
         event.to_label = statuses.get(event.to_status, "")
+    services.petition_viewed(actor=user, case=case)
     context = {
         "case": case,
         "source_url": source_page(case.source_ref),
         "path": [r for r in region_path(case.region) if r.level >= 3],
         "timeline": timeline,
-        "contacts": case.contacts.select_related("by").order_by("at"),
-        "extensions": case.extensions.select_related("requested_by", "decided_by"),
-        "supervisions": case.supervisions.select_related("by"),
-        "attachments": case.attachments.only("id", "name", "size", "uploaded_at"),
+        **vars(case_records(case)),
         "team": case.team.all(),
         "merged": case.merged_cases.only("id", "number"),
         "moves": _move_forms(user, case, names),
@@ -227,21 +227,19 @@ def move(request, pk: int, name: str):
 @login_required
 @require_GET
 def attachment(request, pk: int, attachment_id: int):
-    case, _can = get_case_for_user(request.user, pk)
-    item = Attachment.objects.filter(case=case, pk=attachment_id).first()
-    if item is None:
-        raise Http404
-    response = HttpResponse(
-        bytes(item.data), content_type=item.content_type or "application/octet-stream"
+    return attachment_response(request.user, pk, attachment_id)
+
+
+def attachment_response(user, case_id: int, attachment_id: int) -> FileResponse:
+    """A case's file as a download, for the page and the API (a petition's: audited)."""
+    case, item = get_attachment_for_user(user, case_id, attachment_id)
+    services.petition_viewed(actor=user, case=case, attachment=item)
+    return FileResponse(
+        io.BytesIO(bytes(item.data)),
+        as_attachment=True,
+        filename=item.name,
+        content_type=item.content_type or "application/octet-stream",
     )
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(item.name)}"
-    return response
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
 
 
 @login_required
