@@ -69,6 +69,10 @@ class Campaign(models.Model):
         """Whether any of the campaign's regions lies in ``reach`` or contains it."""
         return any(p.startswith(reach) or reach.startswith(p) for p in self.regions)
 
+    def within(self, reach: str) -> bool:
+        """Whether all of the campaign's regions lie in ``reach`` (who may change it)."""
+        return all(p.startswith(reach) for p in self.regions)
+
     def running_on(self, day: datetime.date) -> bool:
         return self.start <= day <= self.end
 

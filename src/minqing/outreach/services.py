@@ -187,7 +187,10 @@ def campaign_create(
 
 @transaction.atomic
 def campaign_update(*, actor, campaign: Campaign, **changes) -> Campaign:
-    """Name, period, rules; the regions and the number of rounds are fixed once it started."""
+    """Name, period, rules; the regions and the number of rounds are fixed once it started.
+    Only a user whose reach covers all of the campaign's regions may change it."""
+    if actor is not None and not campaign.within(actor.reach):
+        raise PermissionDenied(_("只有管辖范围覆盖活动全部区划的人员才能修改活动"))
     before = snapshot(campaign, CAMPAIGN_FIELDS)
     values = {f: changes.get(f, getattr(campaign, f)) for f in CAMPAIGN_FIELDS if f != "kind"}
     fields = _clean_campaign(actor, **values)

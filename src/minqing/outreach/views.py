@@ -97,7 +97,7 @@ def campaign_new(request):
 @require_http_methods(["GET", "POST"])
 def campaign_edit(request, pk: int):
     campaign, can_write = selectors.get_campaign_for_user(request.user, pk)
-    _require(can_write)
+    _require(can_write and campaign.within(request.user.reach))
     rules = campaign.must_visit
     initial = {
         "name": campaign.name,
@@ -145,6 +145,7 @@ def coverage_view(request, pk: int):
         "idle_days": idle_days,
         "series": selectors.coverage_series(campaign, prefix, total.households),
         "can_write": can_write,
+        "can_edit": can_write and campaign.within(user.reach),
         "today": timezone.localdate(),
         "month": timezone.localdate().strftime("%Y-%m"),
     }

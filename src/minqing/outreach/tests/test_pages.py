@@ -458,3 +458,23 @@ def test_a_village_officer_follows_the_cadre_link_to_the_township_cadres_visits(
     assert "王五" in body and "赵明" in body
     outsider = f"/outreach/visits/?campaign={paired.campaign.pk}&cadre={cast.outsider.pk}"
     assert client.get(outsider).status_code == 404
+
+
+def test_only_a_user_covering_the_whole_campaign_may_change_it(world, cast, client_for):
+    from django.core.exceptions import PermissionDenied
+
+    from minqing.outreach.services import campaign_update
+
+    edit = f"/outreach/{world.campaign.pk}/edit/"
+    township = client_for(cast.township)  # 双塔街道, inside the county-wide campaign
+    page = township.get(f"/outreach/{world.campaign.pk}/").content.decode()
+    assert "包联管理" in page and "修改活动" not in page
+    assert township.get(edit).status_code == 403
+    assert township.post(edit, {"name": "改名"}).status_code == 403
+    with pytest.raises(PermissionDenied):
+        campaign_update(actor=cast.township, campaign=world.campaign, name="改名")
+    world.campaign.refresh_from_db()
+    assert world.campaign.name == "2026年暖冬行动"
+    assert (
+        "修改活动" in client_for(cast.admin).get(f"/outreach/{world.campaign.pk}/").content.decode()
+    )
