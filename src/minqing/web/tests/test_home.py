@@ -206,3 +206,13 @@ def test_switching_to_english_sets_the_language_cookie(cast, client_for):
     assert response["Location"] == HOME
     assert response.cookies["django_language"].value == "en"
     assert client.get(HOME).status_code == 200
+
+
+def test_the_language_menu_names_each_language_in_itself(cast, client_for):
+    client = client_for(cast.village)
+    chinese = client.get(HOME).content.decode()
+    assert '<option value="en" lang="en">English</option>' in chinese
+    assert "英语" not in chinese
+    client.post(reverse("set_language"), {"language": "en", "next": HOME})
+    english = client.get(HOME).content.decode()
+    assert '<option value="zh-hans" lang="zh-hans">简体中文</option>' in english
