@@ -360,6 +360,7 @@ def list_detail(request, pk: int):
         "list": entitlement_list,
         "page": page,
         "can_write": can_write,
+        "can_hand_over": user.can(Cap.WRITE),
     }
     if not request.GET.get("after"):
         counts = line_counts(user, entitlement_list)
@@ -552,6 +553,7 @@ def distribute(request, pk: int):
     """On a phone: find the household, see what it is owed, hand over, done."""
     user = request.user
     entitlement_list, _can_write = get_list_for_user(user, pk)
+    _require_write(user.can(Cap.WRITE))  # who may hand over (in their reach), as handover()
     q = request.GET.get("q", "").strip()
     households: dict = {}
     if q:

@@ -157,6 +157,11 @@ def test_distribution_on_a_phone_hands_over_then_says_already_paid(cast, village
         client_for(cast.viewer).post(f"/relief/entitlements/{sand.pk}/handover/", {}).status_code
         == 403
     )
+    # A read-only user neither finds the hand-over page nor its button on the list.
+    viewer = client_for(cast.viewer)
+    assert viewer.get(f"/relief/lists/{entitlement_list.pk}/distribute/").status_code == 403
+    assert "现场发放" not in _text(viewer.get(f"/relief/lists/{entitlement_list.pk}/"))
+    assert "现场发放" in _text(client.get(f"/relief/lists/{entitlement_list.pk}/"))
     assert (
         client_for(cast.township).post(f"/relief/entitlements/{sand.pk}/handover/", {}).status_code
         == 404
