@@ -108,7 +108,8 @@ def test_the_database_itself_refuses_a_second_payment(cast, village):
         )
 
 
-def test_two_exclusive_programmes_cannot_both_pay_one_household(cast, village):
+def _provincial_flood_programme(cast, village):
+    """A province's one-off flood grant in the same exclusive group as the county's."""
     county = village.flood.region
     province = services.programme_create(
         actor=cast.admin,
@@ -123,6 +124,11 @@ def test_two_exclusive_programmes_cannot_both_pay_one_household(cast, village):
     services.ruleset_create(
         actor=cast.admin, programme=province, match="all", lines=line_inputs(rows)
     )
+    return province
+
+
+def test_two_exclusive_programmes_cannot_both_pay_one_household(cast, village):
+    province = _provincial_flood_programme(cast, village)
     county_list = approved_list(cast.admin, village.flood)
     province_list = approved_list(cast.admin, province)
     services.payment_handover(
@@ -328,20 +334,7 @@ def test_two_exclusive_programmes_paying_at_once_one_wins(flushable_db):
 
     cast = build_cast()
     village = build_village(cast)
-    county = village.flood.region
-    province = services.programme_create(
-        actor=cast.admin,
-        name="省级洪灾一次性救助",
-        kind=ProgrammeKind.ONE_OFF,
-        region=county,
-        regions=[county],
-        starts_on=datetime.date(2023, 9, 1),
-        exclusive_group="flood2023",
-    )
-    rows = [r for r in FLOOD_LINES if r["code"] == "winter_cash"]
-    services.ruleset_create(
-        actor=cast.admin, programme=province, match="all", lines=line_inputs(rows)
-    )
+    province = _provincial_flood_programme(cast, village)
     a = _entitlement(approved_list(cast.admin, village.flood), village.c, "winter_cash")
     b = _entitlement(approved_list(cast.admin, province), village.c, "winter_cash")
     outcomes = _race(
