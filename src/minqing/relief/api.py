@@ -304,30 +304,10 @@ class HazardIn(Schema):
     household_ids: list[int] = []
 
 
-class HazardOut(Schema):
+class HazardOut(HazardIn):
+    """A site as stored: the same fields as ``HazardIn``, with its id."""
+
     id: int
-    code: str
-    name: str
-    region: str
-    kind: str
-    location: str
-    longitude: Decimal | None
-    latitude: Decimal | None
-    scale: str
-    volume_m3: int
-    trigger: str
-    danger_zone: str
-    monitor_name: str
-    monitor_phone: str
-    warning_signal: str
-    warning_by: str
-    warning_phone: str
-    evacuation_route: str
-    shelter: str
-    decision: str
-    progress: int
-    progress_note: str
-    household_ids: list[int]
 
 
 # Conversions
