@@ -37,8 +37,11 @@ def campaigns_for(user) -> list[Campaign]:
 
 
 def get_campaign_for_user(user, pk) -> tuple[Campaign, bool]:
-    campaign = Campaign.objects.filter(pk=pk).first()
-    if campaign is None or not campaign.overlaps(user.reach):
+    try:
+        campaign = Campaign.objects.get(pk=pk)
+    except Campaign.DoesNotExist:
+        raise Http404 from None
+    if not campaign.overlaps(user.reach):
         raise Http404
     return campaign, user.can(Cap.WRITE)
 
