@@ -828,7 +828,7 @@ def visit_log(
     require_write(actor, household.region_id)
     try:
         enrolment = Enrolment.objects.select_for_update().get(
-            campaign=campaign, household=household
+            campaign_id=campaign.pk, household_id=household.pk
         )
     except Enrolment.DoesNotExist:
         enrolment = None
