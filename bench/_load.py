@@ -1,16 +1,23 @@
 """A small HTTP load tool for loopback: ``python -m bench._load`` reads a JSON spec on stdin
-({port, seconds, warmup, campaign, start, clients: [{token, household}]}), runs one keep-alive
-connection per client, each posting one visit after another to /api/outreach/visits, and
-prints {requests, ok, errors, seconds, p50, p99} as JSON for the requests after the
-warm-up (default 3 s, not counted). Plain asyncio sockets: no library
-between the measurement and the wire."""
+({port, seconds, warmup, campaign, start, clients: [{token, household}], cpu: {pgid,
+database}}), runs one keep-alive connection per client, each posting one visit after another
+to /api/outreach/visits, and prints {requests, ok, errors, seconds, p50, p99} as JSON for the
+requests after the warm-up (default 3 s, not counted). Plain asyncio sockets: no library
+between the measurement and the wire.
+
+With ``cpu`` (Linux), it also prints the CPU seconds spent over the same window by the server
+(the processes of group ``pgid``: gunicorn and its workers), by the PostgreSQL backends
+connected to ``database``, and by itself: on a machine shared with other work, CPU per request
+is the figure that does not depend on the load."""
 
 import asyncio
 import datetime
 import json
+import os
 import sys
 import time
 import uuid
+from pathlib import Path
 
 
 async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
@@ -73,18 +80,54 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
         writer.close()
 
 
+def server_cpu(cpu: dict) -> tuple[float, float]:
+    """CPU seconds so far of the server's process group and of the database's backends."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = database = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # ended meanwhile
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[2]) == cpu["pgid"]:
+            server += seconds
+        elif (
+            cpu.get("database")
+            and command.startswith("postgres: ")
+            and (f" {cpu['database']} " in command)
+        ):
+            database += seconds
+    return server, database
+
+
 async def main():
     spec = json.loads(sys.stdin.read())
     latencies, counts = [], {"requests": 0, "ok": 0, "errors": 0}
     warm_until = time.perf_counter() + spec.get("warmup", 3)
     stop_at = warm_until + spec["seconds"]
+    cpu = spec.get("cpu") if Path("/proc/self/stat").exists() else None
+    marks = {}
+
+    async def mark_after_warmup():
+        await asyncio.sleep(max(0.0, warm_until - time.perf_counter()))
+        marks["start"] = (*server_cpu(cpu), time.process_time())
+
     await asyncio.gather(
         *(
             client(spec, e, i, stop_at, latencies, counts, warm_until)
             for i, e in enumerate(spec["clients"])
-        )
+        ),
+        *([mark_after_warmup()] if cpu else []),
     )
     elapsed = time.perf_counter() - warm_until
+    if cpu:
+        end = (*server_cpu(cpu), time.process_time())
+        names = ("server", "database", "load")
+        counts["cpu"] = {n: b - a for n, a, b in zip(names, marks["start"], end, strict=True)}
     latencies.sort()
 
     def p(q):

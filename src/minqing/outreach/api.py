@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from minqing.accounts.models import User
 from minqing.accounts.roles import Cap
 from minqing.accounts.selectors import users_in_reach
+from minqing.households.models import Household
 from minqing.households.selectors import households_in_reach
 from minqing.lib.paging import keyset_page
 from minqing.outreach import selectors, services
@@ -485,9 +486,10 @@ def visit_new(request, data: VisitIn):
     user = request.user
     campaign, can_write = selectors.get_campaign_for_user(user, data.campaign_id)
     _require_write(can_write)
-    household = households_in_reach(user).filter(pk=data.household_id).first()
-    if household is None:
-        raise Http404
+    try:
+        household = households_in_reach(user).get(pk=data.household_id)
+    except Household.DoesNotExist:
+        raise Http404 from None
     visit, created = services.visit_log(
         actor=user, campaign=campaign, household=household, data=_input(data)
     )

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, F, Max, Q, When
-from django.db.models.functions import Coalesce, Greatest, TruncDate
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -733,43 +733,72 @@ def _check_visit(campaign: Campaign, household: Household, data: VisitInput) -> 
 
 def _existing_and_near(data: VisitInput, actor, region_id: str) -> tuple[Visit | None, list]:
     """One query for two questions: the visit this ``client_id`` already made (if any), and
-    the author's visits in another village within IMPOSSIBLE_WINDOW of this one."""
-    wanted = Q(pk__in=[])
-    if timezone.is_aware(data.visited_at):  # a naive time is refused by _check_visit
-        wanted = Q(
-            author_id=actor.pk,
-            visited_at__gt=data.visited_at - IMPOSSIBLE_WINDOW,
-            visited_at__lt=data.visited_at + IMPOSSIBLE_WINDOW,
-        ) & ~Q(region_id=region_id)
-    if data.client_id:
-        wanted |= Q(client_id=data.client_id)
-    rows = list(Visit.objects.filter(wanted).select_related("region"))
-    existing = next((v for v in rows if data.client_id and v.client_id == data.client_id), None)
-    if existing is not None and existing.author_id != actor.pk:
+    the ids of the author's visits in another village within IMPOSSIBLE_WINDOW of this one.
+    Only ids are read, by hand-written SQL (it runs for every visit posted, and the ORM's
+    compiling of the OR cost more than the query): both answers are rare, and their rows are
+    fetched when they occur."""
+    if timezone.is_naive(data.visited_at):  # refused by _check_visit
+        return None, []
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, client_id, author_id FROM {Visit._meta.db_table} WHERE client_id = %s"
+            " OR (author_id = %s AND visited_at > %s AND visited_at < %s AND region_id <> %s)",
+            [
+                data.client_id or None,
+                actor.pk,
+                adapt(data.visited_at - IMPOSSIBLE_WINDOW),
+                adapt(data.visited_at + IMPOSSIBLE_WINDOW),
+                region_id,
+            ],
+        )
+        rows = cursor.fetchall()
+    same = [(pk, author) for pk, client_id, author in rows if client_id == data.client_id]
+    if same and same[0][1] != actor.pk:
         raise ValidationError(
             {"client_id": _("客户端编号 %(id)s 已被他人使用") % {"id": data.client_id}}
         )
-    return existing, [v for v in rows if v is not existing]
+    existing = Visit.objects.select_related("author").get(pk=same[0][0]) if same else None
+    return existing, [pk for pk, client_id, _a in rows if not same or client_id != data.client_id]
 
 
-def _bump(model, lookup: dict, **increments) -> None:
-    """Add to a counter row, creating it the first time (the race for the first insert is
-    settled by the unique constraint: the loser adds to the winner's row)."""
-    if model.objects.filter(**lookup).update(**increments):
+def _bump(model, rows: list[dict], *, add: Sequence[str], latest: Sequence[str] = ()) -> None:
+    """Add each row's ``add`` fields to the counter row with the same key (its other fields),
+    creating it the first time; ``latest`` fields keep the later of the two values.
+
+    One ``INSERT ... ON CONFLICT DO UPDATE`` (PostgreSQL, SQLite >= 3.24) written out by hand:
+    the ORM has no increment on conflict, and this runs three times for every visit posted,
+    where a compiled ``update()`` (and a savepoint, insert and retry for a day's first visit)
+    cost more than the rest of the request. The key must be the model's unique constraint.
+    """
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    fields = {name: model._meta.get_field(name) for name in rows[0]}
+    column = {name: quote(f.column) for name, f in fields.items()}
+    key = [column[n] for n in fields if n not in add and n not in latest]
+    updates = [f"{column[n]} = {table}.{column[n]} + excluded.{column[n]}" for n in add]
+    updates += [
+        f"{c} = CASE WHEN {table}.{c} IS NULL OR {table}.{c} < excluded.{c} "
+        f"THEN excluded.{c} ELSE {table}.{c} END"
+        for c in (column[n] for n in latest)
+    ]
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(column.values())}) "
+        f"VALUES {', '.join([one] * len(rows))} "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(updates)}"
+    )
+    params = [f.get_db_prep_save(row[n], connection) for row in rows for n, f in fields.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _flag_impossible(visit: Visit, near_ids: list[int]) -> None:
+    """The same cadre in another village within IMPOSSIBLE_WINDOW (``near_ids``, read before
+    the visit was saved): flag the visits."""
+    if not near_ids:
         return
-    try:
-        with transaction.atomic():
-            model.objects.create(**lookup)
-    except IntegrityError:
-        pass
-    model.objects.filter(**lookup).update(**increments)
-
-
-def _flag_impossible(visit: Visit, near: list[Visit]) -> None:
-    """The same cadre in another village within IMPOSSIBLE_WINDOW (``near``, read before the
-    visit was saved): flag the visits."""
-    if not near:
-        return
+    near = list(Visit.objects.filter(pk__in=near_ids).select_related("region"))
     places = {v.region.short_name for v in near} | {
         Region.objects.get(pk=visit.region_id).short_name
     }
@@ -800,9 +829,12 @@ def visit_log(
     """Log a visit and count it; (visit, created). Posting the same ``client_id`` again
     returns the visit it made the first time, unchanged."""
     require_write(actor, household.region_id)
-    enrolment = (
-        Enrolment.objects.select_for_update().filter(campaign=campaign, household=household).first()
-    )
+    try:
+        enrolment = Enrolment.objects.select_for_update().get(
+            campaign_id=campaign.pk, household_id=household.pk
+        )
+    except Enrolment.DoesNotExist:
+        enrolment = None
     # Under the household's lock: a concurrent post of the same entry waited for the first.
     existing, near = _existing_and_near(data, actor, household.region_id)
     if existing is not None:
@@ -838,30 +870,40 @@ def visit_log(
         promised=data.promised.strip(),
         client_id=data.client_id or None,
     )
-    # One statement: the village's visits (round 0) and, up to the campaign's rounds, the
-    # households that reached this round.
+    # The village's visits (round 0) and, up to the campaign's rounds, the households that
+    # reached this round; the visits of the day; the cadre's visits.
+    village = {"campaign_id": campaign.pk, "region_id": household.region_id}
     reached = enrolment.visits if enrolment.visits <= campaign.rounds else 0
-    Tally.objects.filter(
-        campaign=campaign, region_id=household.region_id, round__in={0, reached}
-    ).update(
-        visits=F("visits") + Case(When(round=0, then=1), default=0),
-        households=F("households") + Case(When(round=reached, then=1 if reached else 0), default=0),
+    _bump(
+        Tally,
+        [{**village, "round": 0, "households": 0, "visits": 1}]
+        + ([{**village, "round": reached, "households": 1, "visits": 0}] if reached else []),
+        add=["households", "visits"],
     )
     _bump(
         DayTally,
-        {
-            "campaign": campaign,
-            "region_id": household.region_id,
-            "day": timezone.localdate(data.visited_at),
-        },
-        visits=F("visits") + 1,
-        first_visits=F("first_visits") + (1 if enrolment.visits == 1 else 0),
+        [
+            {
+                **village,
+                "day": timezone.localdate(data.visited_at),
+                "visits": 1,
+                "first_visits": 1 if enrolment.visits == 1 else 0,
+            }
+        ],
+        add=["visits", "first_visits"],
     )
     _bump(
         CadreTally,
-        {"campaign": campaign, "cadre": actor},
-        visits=F("visits") + 1,
-        last_visit_at=Greatest(Coalesce(F("last_visit_at"), data.visited_at), data.visited_at),
+        [
+            {
+                "campaign_id": campaign.pk,
+                "cadre_id": actor.pk,
+                "visits": 1,
+                "last_visit_at": data.visited_at,
+            }
+        ],
+        add=["visits"],
+        latest=["last_visit_at"],
     )
     needs = [n.strip() for n in data.needs if n.strip()]
     # The needs raised, kept on the visit for the caller to show without reading them back.

@@ -1,25 +1,33 @@
 """Each service: the rule, the refusal, the audit row; and the counters coverage reads."""
 
+import contextlib
 import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from minqing.audit.models import AuditLog
 from minqing.outreach import hooks
 from minqing.outreach.models import (
     Amendment,
+    CadreTally,
+    DayTally,
     Enrolment,
     Flag,
     FlagKind,
     Need,
     Pairing,
     PairingKind,
+    Tally,
     Visit,
 )
 from minqing.outreach.selectors import coverage, coverage_table, gap_list, my_households
 from minqing.outreach.services import (
     campaign_create,
+    campaign_recount,
     need_link_case,
     pairing_handover,
     pairings_assign,
@@ -128,6 +136,76 @@ def test_the_same_offline_entry_posted_twice_makes_one_visit(world, cast):
     assert Visit.objects.count() == 1 and Need.objects.count() == 1
     assert _total(world).rounds == [1, 0, 0]
     assert _total(world).visits == 1
+
+
+def _counters(campaign) -> dict:
+    """Every counter coverage reads, and the county's coverage figures."""
+    return {
+        "tallies": set(
+            Tally.objects.filter(campaign=campaign).values_list(
+                "region_id", "round", "households", "visits"
+            )
+        ),
+        "days": set(
+            DayTally.objects.filter(campaign=campaign, visits__gt=0).values_list(
+                "region_id", "day", "visits", "first_visits"
+            )
+        ),
+        "cadres": set(
+            CadreTally.objects.filter(campaign=campaign, visits__gt=0).values_list(
+                "cadre_id", "visits", "last_visit_at"
+            )
+        ),
+        "enrolments": set(
+            Enrolment.objects.filter(campaign=campaign).values_list(
+                "household_id", "visits", "last_visit_at", "promise_open", "next_due"
+            )
+        ),
+        "coverage": [(row["name"], row["figures"]) for row in coverage_table(campaign, "130681")],
+    }
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    entries=st.lists(
+        st.tuples(
+            st.integers(0, 5),  # household
+            st.booleans(),  # posted by the county admin, else by the paired cadre
+            st.integers(0, 14 * 24 * 60 - 1),  # minutes after 2026-06-01 08:00
+            st.booleans(),  # a promise made
+            st.sampled_from(["", "", "a", "b"]),  # client id: retries of "a" or "b"
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_the_counters_kept_while_posting_agree_with_a_recount_from_the_visits(world, cast, entries):
+    households = [world.zhang, world.wang, world.zhao, world.qian, world.sun, world.liu]
+    start = at(1, 8)
+    sid = transaction.savepoint()
+    try:
+        for index, by_admin, minutes, promised, client_id in entries:
+            actor = cast.admin if by_admin else cast.paired
+            # Refused: out of the paired cadre's reach, or another cadre's client id.
+            with contextlib.suppress(PermissionDenied, ValidationError):
+                visit_log(
+                    actor=actor,
+                    campaign=world.campaign,
+                    household=households[index],
+                    data=visit_input(
+                        visited_at=start + datetime.timedelta(minutes=minutes),
+                        promised="下周送煤" if promised else "",
+                        client_id=client_id,
+                    ),
+                )
+        kept = _counters(world.campaign)
+        campaign_recount(campaign=world.campaign)
+        assert _counters(world.campaign) == kept
+        assert _total(world).visits == Visit.objects.count()
+    finally:
+        transaction.savepoint_rollback(sid)
 
 
 def test_a_client_id_of_another_cadre_is_refused(world, cast):
