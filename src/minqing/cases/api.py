@@ -22,7 +22,6 @@ from minqing.cases.selectors import (
     LIST_ORDER,
     case_list,
     case_timeline,
-    cases_in_reach,
     decorate_rows,
     for_rows,
     get_case_by_number,
@@ -297,7 +296,7 @@ def figures(
     if by not in ("region", "unit"):
         raise ValidationError({"by": _("分组方式应为 region 或 unit")})
     group = by_unit() if by == "unit" else by_region({6: 9, 9: 12, 12: 12}.get(len(user.reach), 6))
-    groups = figures_by_group(cases_in_reach(user), group=group, start=begin, end=stop)
+    groups = figures_by_group(user, group=group, start=begin, end=stop)
 
     def cells(cs):
         return {k: CellOut(value=c.value, total=c.total, rate=c.rate) for k, c in cs.items()}
