@@ -41,6 +41,7 @@ from minqing.cases.models import (
     Supervision,
 )
 from minqing.cases.workflow import MOVES, may
+from minqing.lib.rows import insert_rows
 from minqing.regions.codes import pad
 from minqing.regions.models import Level, Region
 
@@ -641,36 +642,6 @@ class SweepReport:
         }
 
 
-def _insert(model, columns: tuple[str, ...], rows: list[tuple], **same) -> None:
-    """INSERT thousands of rows without building a model for each (bulk_create spent most of
-    the sweep's time preparing them). PostgreSQL: one statement over arrays; SQLite: its own
-    executemany. ``same``: columns with one value for every row; the others their defaults."""
-    if not rows:
-        return
-    fields = {f.column: f for f in model._meta.concrete_fields if not f.primary_key}
-    constants = same | {
-        c: f.get_db_prep_save(f.get_default(), connection)
-        for c, f in fields.items()
-        if c not in columns and c not in same
-    }
-    names = ", ".join((*columns, *constants))
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{fields[c].db_type(connection)}[]" for c in columns)
-            marks = ", ".join(["%s"] * len(constants))
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT *, {marks} FROM UNNEST({arrays})",
-                [*constants.values(), *(list(column) for column in zip(*rows, strict=True))],
-            )
-        else:
-            marks = ", ".join(["%s"] * (len(columns) + len(constants)))
-            tail = tuple(constants.values())
-            cursor.executemany(
-                f"INSERT INTO {table} ({names}) VALUES ({marks})", [(*r, *tail) for r in rows]
-            )
-
-
 def _mark_overdue_batch(now, batch: int, report: SweepReport) -> int:
     """Mark one batch of cases whose deadline passed. The rows are claimed with FOR UPDATE
     SKIP LOCKED (PostgreSQL; another sweep takes other rows) and updated only while still
@@ -701,8 +672,9 @@ def _mark_overdue_batch(now, batch: int, report: SweepReport) -> int:
             lines.append((pk, at, system, text))
             notices.append((pk, leader, unit, at, text))
             report.marked_overdue.append(number)
-        _insert(CaseEvent, ("case_id", "at", "actor_name", "note"), lines, action="overdue")
-        _insert(Notification, ("case_id", "user_id", "unit_id", "at", "text"), notices)
+        # Thousands of rows: plain INSERTs, not a model per row (most of the sweep's time).
+        insert_rows(CaseEvent, ("case_id", "at", "actor_name", "note"), lines, action="overdue")
+        insert_rows(Notification, ("case_id", "user_id", "unit_id", "at", "text"), notices)
         # One audit row for the batch (each case's timeline has its own line), by county.
         by_county: dict[str, list[str]] = {}
         for _pk, number, region, *_rest in claimed:
