@@ -169,6 +169,8 @@ def figures_rebuild(
     migration, which passes its historical models, a bulk load, or to repair). Returns the
     number of tally rows. Service writes wait until it commits (PostgreSQL: the table locks;
     SQLite: one writer at a time)."""
+    # Cases first: a service that changed a case before the lock finishes (its tally upsert
+    # is not blocked yet), and the ones after it wait for the rebuild (no deadlock).
     tables = [m._meta.db_table for m in (case_model, tally_model, unit_tally_model)]
     with transaction.atomic():
         if connection.vendor == "postgresql":
