@@ -20,6 +20,7 @@ minqing_bench_cases), dropped and created afresh, and dropped at the end. All th
 benchmarks share one load (the first that runs makes it).
 """
 
+import atexit
 import datetime
 import os
 import statistics
@@ -47,6 +48,8 @@ def _ensure_loaded():
     # Read now, not at import: ``--pg URL`` sets it after the runner imported this module.
     _state.ctx = fresh_postgres(os.environ.get("BENCH_PG_URL") or DEFAULT_PG_URL)
     url = _state.ctx.__enter__()
+    # Dropped at exit while Python still runs (left to the garbage collector, it was not).
+    atexit.register(_state.ctx.__exit__, None, None, None)
     use_database(url)
     migrate()
     from django.db import connection
