@@ -20,6 +20,7 @@ minqing_bench_cases), dropped and created afresh, and dropped at the end. All th
 benchmarks share one load (the first that runs makes it).
 """
 
+import atexit
 import datetime
 import os
 import statistics
@@ -29,7 +30,7 @@ from types import SimpleNamespace
 from bench import Figure, Result
 from bench._support import fresh_postgres, measure, migrate, use_database
 
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/minqing_bench_cases")
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/minqing_bench_cases"
 CASES = int(os.environ.get("BENCH_CASES", "1000000"))
 NEWLY_OVERDUE = 5000
 SWEEP_TARGET = 2.0
@@ -44,8 +45,11 @@ _state = SimpleNamespace(ctx=None, loaded=False, now=None, load_seconds=None)
 def _ensure_loaded():
     if _state.loaded:
         return
-    _state.ctx = fresh_postgres(PG_URL)
+    # Read now, not at import: ``--pg URL`` sets it after the runner imported this module.
+    _state.ctx = fresh_postgres(os.environ.get("BENCH_PG_URL") or DEFAULT_PG_URL)
     url = _state.ctx.__enter__()
+    # Dropped at exit while Python still runs (left to the garbage collector, it was not).
+    atexit.register(_state.ctx.__exit__, None, None, None)
     use_database(url)
     migrate()
     from django.db import connection
@@ -143,7 +147,13 @@ def _ensure_loaded():
                 "overdue": NEWLY_OVERDUE,
             },
         )
+    # Written by SQL, not through the services: the figures' flags and tally from scratch.
+    from minqing.cases.figures import figures_rebuild
+
+    figures_rebuild()
+    with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE cases_case")
+        cur.execute("VACUUM ANALYZE cases_casetally")
     _state.load_seconds = time.perf_counter() - started
     _state.loaded = True
 
@@ -219,13 +229,13 @@ def _close_most():
             "WHERE id %% 10 < 7 AND id > %s",
             [NEWLY_OVERDUE],
         )
-    # The figures' bits, as the services keep them (the load left them at 0).
-    from minqing.cases.figures import refresh_flags
-    from minqing.cases.models import Case
+    # The figures' flags and tally, as the services keep them, after that bare UPDATE.
+    from minqing.cases.figures import figures_rebuild
 
-    refresh_flags(Case.objects.all())
+    figures_rebuild()
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE cases_case")
+        cur.execute("VACUUM ANALYZE cases_casetally")
     _state.closed = True
 
 
@@ -318,15 +328,12 @@ def run_figures() -> Result:
     from django.test.utils import CaptureQueriesContext
 
     from minqing.cases.figures import by_region, figures_by_group
-    from minqing.cases.selectors import cases_in_reach
 
     end = _state.now
     start = end - datetime.timedelta(days=365)
 
     def compute():
-        return figures_by_group(
-            cases_in_reach(_state.admin), group=by_region(9), start=start, end=end
-        )
+        return figures_by_group(_state.admin, group=by_region(9), start=start, end=end)
 
     with CaptureQueriesContext(connection) as captured:
         groups = compute()

@@ -24,7 +24,6 @@ from minqing.cases.selectors import (
     case_list,
     case_records,
     case_timeline,
-    cases_in_reach,
     decorate_rows,
     for_rows,
     get_case_by_number,
@@ -316,7 +315,7 @@ def figures(
     if by not in ("region", "unit"):
         raise ValidationError({"by": _("分组方式应为 region 或 unit")})
     group = by_unit() if by == "unit" else by_region({6: 9, 9: 12, 12: 12}.get(len(user.reach), 6))
-    groups = figures_by_group(cases_in_reach(user), group=group, start=begin, end=stop)
+    groups = figures_by_group(user, group=group, start=begin, end=stop)
 
     def cells(cs):
         return {k: CellOut(value=c.value, total=c.total, rate=c.rate) for k, c in cs.items()}

@@ -17,7 +17,7 @@ from django.utils import timezone
 from minqing.accounts.models import OrgUnit, User
 from minqing.audit.services import audit_record
 from minqing.cases import deadlines, services
-from minqing.cases.figures import refresh_flags
+from minqing.cases.figures import figures_rebuild
 from minqing.cases.models import (
     Case,
     CaseCategory,
@@ -485,7 +485,8 @@ def _write(demo: _Demo, lives: list[Life], sequence: dict[int, int]) -> None:
         kind="dispute", source_ref__startswith="demo:", dispute__isnull=True
     ):
         Dispute.objects.create(case=case)
-    refresh_flags(Case.objects.filter(source_ref__startswith="demo:"))
+    # Written in bulk, not through the services: the figures' flags and tally from scratch.
+    figures_rebuild()
 
 
 def _mediate(demo: _Demo, case: Case, started, answered, events) -> None:

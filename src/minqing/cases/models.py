@@ -153,11 +153,19 @@ class Case(models.Model):
     source_ref = models.CharField(_("来源记录"), max_length=60, blank=True)
     kind = models.CharField(_("性质"), max_length=10, choices=Kind.choices)
     category = models.ForeignKey(
-        CaseCategory, verbose_name=_("类别"), on_delete=models.PROTECT, related_name="+"
+        CaseCategory,
+        verbose_name=_("类别"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # case_category_id_idx leads with it
     )
     level = models.CharField(_("层级"), max_length=10, choices=CaseLevel.choices)
     region = models.ForeignKey(
-        Region, verbose_name=_("所属区划"), on_delete=models.PROTECT, related_name="+"
+        Region,
+        verbose_name=_("所属区划"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # case_region_id_idx leads with it
     )
     household = models.ForeignKey(
         Household,
@@ -177,6 +185,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # case_unit_id_idx leads with it
     )
     leader = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -185,6 +194,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="led_cases",
+        db_index=False,  # case_leader_id_idx leads with it
     )
     team = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("工作专班"), blank=True, related_name="team_cases"
@@ -196,6 +206,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="handled_cases",
+        db_index=False,  # case_handler_status_idx leads with it
     )
     public = models.BooleanField(_("可公开"), default=False)
 
@@ -250,7 +261,7 @@ class Case(models.Model):
     # the mediation result (a dispute).
     last_rating = models.CharField(_("最近回访满意度"), max_length=10, blank=True)
     mediation = models.CharField(_("调解结果"), max_length=12, blank=True)
-    # The figures' facts as bits (figures.FLAGS), recomputed by every change.
+    # The figures' conditions this case meets, as bits (figures.BITS), recomputed by every change.
     flags = models.PositiveSmallIntegerField(default=0)
     merged_into = models.ForeignKey(
         "self",
@@ -273,23 +284,32 @@ class Case(models.Model):
             models.Index(fields=["unit", "id"], name="case_unit_id_idx"),
             models.Index(fields=["leader", "id"], name="case_leader_id_idx"),
             models.Index(fields=["handler", "status"], name="case_handler_status_idx"),
-            # Overdue now (ledger filter, figures): only open overdue cases are in it.
+            # Overdue now (ledger filter, figures): only open overdue cases are in it. In the
+            # ledger's order, so that the newest page is read from its end: the overdue are
+            # mostly old cases, and a walk of all cases newest first meets them last.
             models.Index(
-                fields=["region", "id"],
+                fields=["id", "region"],
                 name="case_overdue_idx",
                 condition=Q(overdue=True) & ~Q(status__in=FINISHED),
             ),
-            # Open cases by their deadline (ledger's deadline filter, my cases).
+            # Open cases by their deadline (my cases).
             models.Index(
                 fields=["due_at"], name="case_open_due_idx", condition=~Q(status__in=FINISHED)
+            ),
+            # The ledger's deadline filter: open cases newest first, the deadline checked in
+            # the index (same reason as case_overdue_idx).
+            models.Index(
+                fields=["id", "due_at", "region"],
+                name="case_open_id_due_idx",
+                condition=~Q(status__in=FINISHED),
             ),
             # The sweep: cases whose next check is due, and only those.
             models.Index(
                 fields=["sweep_at"], name="case_sweep_idx", condition=Q(sweep_at__isnull=False)
             ),
-            # Supervision board.
+            # Supervision board, and the ledger's filter (newest first, as case_overdue_idx).
             models.Index(
-                fields=["region", "id"],
+                fields=["id", "region"],
                 name="case_supervised_idx",
                 condition=Q(supervised=True) & ~Q(status__in=FINISHED),
             ),
@@ -305,10 +325,82 @@ class Case(models.Model):
         return self.status not in FINISHED
 
 
+# The columns of CaseTally: one per condition of figures.COUNTS, in its order.
+TALLY_COUNTS = (
+    "received",
+    "accepted",
+    "accepted_on_time",
+    "answered",
+    "answered_on_time",
+    "closed",
+    "rated",
+    "satisfied",
+    "escalated",
+    "sent_back",
+    "extended",
+    "merged",
+    "mediated",
+    "mediation_ok",
+)
+
+
+class Tally(models.Model):
+    """How many cases registered in a month (its first day, in the county's time) in a region
+    meet each condition of ``figures.COUNTS``: the figures of whole months without reading
+    every case. Kept by the services in the transaction of every change
+    (``figures.figures_refresh``); rebuilt from the cases by ``minqing case_tally_rebuild``."""
+
+    month = models.DateField()
+    region = models.CharField(max_length=12)
+    received = models.IntegerField(default=0)
+    accepted = models.IntegerField(default=0)
+    accepted_on_time = models.IntegerField(default=0)
+    answered = models.IntegerField(default=0)
+    answered_on_time = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    rated = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    escalated = models.IntegerField(default=0)
+    sent_back = models.IntegerField(default=0)
+    extended = models.IntegerField(default=0)
+    merged = models.IntegerField(default=0)
+    mediated = models.IntegerField(default=0)
+    mediation_ok = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.region}"
+
+
+class CaseTally(Tally):
+    """Per month and region (the figures by region)."""
+
+    class Meta:
+        constraints = [
+            # The upsert of figures._tally_write relies on it.
+            models.UniqueConstraint(fields=["month", "region"], name="casetally_key"),
+        ]
+
+
+class CaseUnitTally(Tally):
+    """Per month, region and handling unit (the figures by unit, within a reader's reach)."""
+
+    unit = models.PositiveBigIntegerField(default=0)  # the OrgUnit's id; 0: none yet
+
+    class Meta:
+        constraints = [
+            # The upsert of figures._tally_write relies on it.
+            models.UniqueConstraint(fields=["month", "region", "unit"], name="caseunittally_key"),
+        ]
+
+
 class CaseEvent(models.Model):
     """One line of a case's history (timeline): every transition and every notable act."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: caseevent_case_at_idx leads with it (every index slows the sweep).
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -429,9 +521,15 @@ class Notification(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="case_notifications",
+        db_index=False,  # notification_user_idx leads with it
     )
     unit = models.ForeignKey(
-        OrgUnit, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        OrgUnit,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # notification_unit_idx leads with it
     )
     at = models.DateTimeField(default=timezone.now)
     text = models.CharField(max_length=200)

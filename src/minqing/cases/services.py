@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from minqing.accounts.models import OrgUnit, UnitKind, User
 from minqing.accounts.roles import Cap
 from minqing.audit.services import audit_record
 from minqing.cases import deadlines, sources
-from minqing.cases.figures import OVERDUE_OPEN, refresh_flags
+from minqing.cases.figures import figures_refresh, tally_before
 from minqing.cases.models import (
     FINISHED,
     LEVEL_REACH,
@@ -41,6 +41,7 @@ from minqing.cases.models import (
     Supervision,
 )
 from minqing.cases.workflow import MOVES, may
+from minqing.lib.rows import insert_rows
 from minqing.regions.codes import pad
 from minqing.regions.models import Level, Region
 
@@ -102,6 +103,9 @@ def _apply(
     if move.target in FINISHED:
         values |= {"due_at": None, "escalate_at": None, "sweep_at": None, "overdue": False}
     now = timezone.now()
+    # The figures' counts it had: the row cannot change unseen before the compare-and-set,
+    # which would fail (every change bumps the version).
+    before = tally_before([case.pk])
     won = Case.objects.filter(pk=case.pk, version=case.version, status=case.status).update(
         version=F("version") + 1, updated_at=now, **values
     )
@@ -117,17 +121,17 @@ def _apply(
                 "move": move.label,
             }
         )
-    refresh_flags(Case.objects.filter(pk=case.pk))
-    before = case.status
+    figures_refresh([case.pk], before=before)
+    status = case.status
     case.refresh_from_db()
-    _event(case, actor, name, before=before, after=case.status, note=note, data=data)
+    _event(case, actor, name, before=status, after=case.status, note=note, data=data)
     audit_record(
         actor=actor,
         action=name,
         entity=ENTITY,
         entity_id=case.pk,
         region_code=case.region_id,
-        changes={"status": [before, case.status], **(data or {})},
+        changes={"status": [status, case.status], **(data or {})},
     )
     return case
 
@@ -234,7 +238,7 @@ def case_register(
     for key, value in deadlines.due_fields(case, deadlines.accept_due(rule, now), rule).items():
         setattr(case, key, value)
     case.save()
-    refresh_flags(Case.objects.filter(pk=case.pk))
+    figures_refresh([case.pk])
     if people:
         case.people.set(people)
     if kind == Kind.DISPUTE:
@@ -673,22 +677,21 @@ def _mark_overdue_batch(now, batch: int, report: SweepReport) -> int:
             overdue=True,
             sweep_at=F("escalate_at"),
             version=F("version") + 1,
-            flags=F("flags").bitor(OVERDUE_OPEN),
             updated_at=now,
         )
-        events, notes = [], []
+        lines, notices = [], []
+        at, system = connection.ops.adapt_datetimefield_value(now), _("系统")
         for pk, number, _region, leader, unit, due in claimed:
             text = _("案件 %(n)s 已超过办理期限（%(d)s）") % {
                 "n": number,
                 "d": f"{timezone.localtime(due):%Y-%m-%d %H:%M}",
             }
-            events.append(
-                CaseEvent(case_id=pk, at=now, actor_name=_("系统"), action="overdue", note=text)
-            )
-            notes.append(Notification(case_id=pk, user_id=leader, unit_id=unit, at=now, text=text))
+            lines.append((pk, at, system, text))
+            notices.append((pk, leader, unit, at, text))
             report.marked_overdue.append(number)
-        CaseEvent.objects.bulk_create(events)
-        Notification.objects.bulk_create(notes)
+        # Thousands of rows: plain INSERTs, not a model per row (most of the sweep's time).
+        insert_rows(CaseEvent, ("case_id", "at", "actor_name", "note"), lines, action="overdue")
+        insert_rows(Notification, ("case_id", "user_id", "unit_id", "at", "text"), notices)
         # One audit row for the batch (each case's timeline has its own line), by county.
         by_county: dict[str, list[str]] = {}
         for _pk, number, region, *_rest in claimed:

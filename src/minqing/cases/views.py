@@ -339,11 +339,10 @@ def figures(request):
     start = _parse_day(request.GET.get("from")) or today.replace(month=1, day=1)
     end = _parse_day(request.GET.get("to")) or today
     by = request.GET.get("by", "region")
-    scope = cases_in_reach(user)
     period = {"from": start.isoformat(), "to": end.isoformat()}
     if by == "unit":
         groups = figures_by_group(
-            scope,
+            user,
             group=by_unit(),
             start=_start(start),
             end=_start(end + datetime.timedelta(days=1)),
@@ -359,7 +358,7 @@ def figures(request):
         # One level below the reader's: a county by township, a township by village.
         digits = {6: 9, 9: 12, 12: 12}.get(len(user.reach), 6)
         groups = figures_by_group(
-            scope,
+            user,
             group=by_region(digits),
             start=_start(start),
             end=_start(end + datetime.timedelta(days=1)),
