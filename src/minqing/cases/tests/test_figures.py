@@ -187,7 +187,6 @@ class History:
                     if case is None:
                         continue
                     # A refused move changes nothing, the tally included.
-                    # A refused move changes nothing, the tally included.
                     with contextlib.suppress(ValidationError, PermissionDenied):
                         self.move(case)
                 if day % 9 == 0:
