@@ -482,10 +482,67 @@ def _worker_init(ctx: _Context) -> None:
     gc.disable()  # the rows cleaned are sent away at once: no cycles to collect
 
 
-def _clean_chunk(chunk: list[tuple[int, tuple]]) -> list[_Row]:
+def _clean_chunk(chunk: list[tuple[int, tuple]]) -> list[tuple]:
     global _last_household
     _last_household = ((), _NO_CELLS, frozenset())  # the head above is in another chunk
-    return [_clean_row(_WORKER_CONTEXT, number, cells) for number, cells in chunk]
+    return _pack([_clean_row(_WORKER_CONTEXT, number, cells) for number, cells in chunk])
+
+
+# The rows cleaned travel back from the workers as plain tuples with dates as day numbers:
+# pickle spends microseconds on each dataclass, named tuple and date (a county's roll: 20 s
+# of pickling and unpickling, most of it in the process that then has to plan and write).
+
+
+def _plain_cells(cells: _Cells) -> tuple:
+    day = cells.assessed_on
+    return (*cells[:4], day.toordinal() if day else None, *cells[5:])
+
+
+def _pack(rows: list[_Row]) -> list[tuple]:
+    shared: dict[int, tuple] = {}  # a household's rows share one _Cells: send it once
+    packed = []
+    for row in rows:
+        cells = row.household
+        plain = shared.get(id(cells))
+        if plain is None:
+            plain = shared[id(cells)] = _plain_cells(cells)
+        person = row.person
+        if person is not None:
+            person = (*person[:6], person.birth_date.toordinal(), *person[7:])
+        packed.append(
+            (
+                row.number,
+                row.errors,
+                person,
+                row.masked_id,
+                row.head_masked,
+                row.relation,
+                row.head_hash,
+                plain,
+                row.household_texts,
+                row.person_categories,
+                row.status_given,
+                row.phone_given,
+            )
+        )
+    return packed
+
+
+def _unpack(packed: list[tuple]) -> list[_Row]:
+    shared: dict[int, _Cells] = {}
+    day = datetime.date.fromordinal
+    rows = []
+    for number, errors, person, masked, head_masked, relation, head_hash, plain, *rest in packed:
+        cells = shared.get(id(plain))
+        if cells is None:
+            assessed = plain[4]
+            cells = shared[id(plain)] = _Cells(
+                *plain[:4], day(assessed) if assessed else None, *plain[5:]
+            )
+        if person is not None:
+            person = _Clean(*person[:6], day(person[6]), *person[7:])
+        rows.append(_Row(number, errors, person, masked, head_masked, relation, head_hash, cells, *rest))
+    return rows
 
 
 def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
@@ -598,7 +655,7 @@ def parse_roll(
             try:
                 for done in pool.imap(_clean_chunk, chunks()):
                     in_flight.release()
-                    cleaned.extend(done)
+                    cleaned.extend(_unpack(done))
                     if progress:
                         progress(len(cleaned), total)
             finally:
