@@ -541,7 +541,9 @@ def _unpack(packed: list[tuple]) -> list[_Row]:
             )
         if person is not None:
             person = _Clean(*person[:6], day(person[6]), *person[7:])
-        rows.append(_Row(number, errors, person, masked, head_masked, relation, head_hash, cells, *rest))
+        rows.append(
+            _Row(number, errors, person, masked, head_masked, relation, head_hash, cells, *rest)
+        )
     return rows
 
 
