@@ -445,6 +445,7 @@ _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # What a cell's text must not hold to be written as it is (control characters: isprintable).
 _SPECIAL = re.compile('[&<>"]')
+_SPACE = re.compile(r"\s")
 
 
 def _escape(text: str) -> str:
@@ -527,12 +528,13 @@ def write_xlsx(
                     joined = "".join(row)
                     if not _SPECIAL.search(joined) and joined.isprintable():
                         mid = f'{n}" s="1" t="inlineStr"><is><t>'
+                        spaced = _SPACE.search(joined) is not None  # else no cell needs a look
                         buffer.append(
                             f'<row r="{n}">'
                             + "".join(
                                 [
                                     opens[c] + mid + value + "</t></is></c>"
-                                    if not (value[0].isspace() or value[-1].isspace())
+                                    if not (spaced and (value[0].isspace() or value[-1].isspace()))
                                     else f'<c r="{letters[c]}{n}" s="1" t="inlineStr">{inline(value)}</c>'
                                     for c, value in enumerate(row)
                                     if value
