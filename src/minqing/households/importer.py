@@ -35,6 +35,7 @@ import gc
 import hashlib
 import itertools
 import multiprocessing
+import operator
 import os
 import re
 import threading
@@ -612,6 +613,9 @@ def parse_roll(
         ]
         unnamed_with_data: set[int] = set()  # 0-based
         total = max((sheet.total or 0) - header.row, 0)
+        # A row as long as the header (nearly all) is picked by itemgetter, in C.
+        pick = operator.itemgetter(*indexes) if len(indexes) > 1 else None
+        reach = max(indexes) + 1
 
         def data_rows():
             for number, cells in itertools.chain(first, rows):
@@ -624,7 +628,10 @@ def parse_roll(
                     for i in range(width, len(cells)):
                         if cells[i] and i + 1 not in header.mapping and i + 1 not in covered:
                             unnamed_with_data.add(i)
-                picked = tuple(cells[i] if i < len(cells) else "" for i in indexes)
+                if pick is not None and len(cells) >= reach:
+                    picked = pick(cells)
+                else:
+                    picked = tuple(cells[i] if i < len(cells) else "" for i in indexes)
                 if any(picked):
                     yield number, picked
 
