@@ -15,7 +15,8 @@ households.list
     HouseholdFilter(...))`` with the grade column, newest first, the first page of 50
     (``keyset_page``) and the region and category names (``decorate_household_rows``),
     200 runs for each filter and search; p50/p95 (target p95 ≤ 50 ms) against the same SQL
-    statements replayed through the raw DB-API cursor.
+    statements replayed through the raw DB-API cursor. With ``--pg`` also on PostgreSQL,
+    the roll loaded into a scratch database by the importer (or BENCH_LOADED_PG).
 
 households.export
     Every household as .xlsx through the export (``export.py``): time and peak memory
@@ -35,6 +36,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlsplit, urlunsplit
 
 from bench import Figure, Result
 from bench import _households as H
@@ -42,6 +44,7 @@ from bench._support import (
     ROOT,
     close_database,
     fmt_mb,
+    fresh_postgres,
     measure,
     migrate,
     redact,
@@ -559,27 +562,17 @@ def run_list() -> Result:
     figures: list[Figure] = []
     notes: list[str] = [f"{LIST_RUNS} runs each after 5 warm-up runs; seconds column = p95"]
     worst, worst_bare = None, None
-    runs = [("", cases)]
-    pg_url = os.environ.get("BENCH_LOADED_PG")
-    if pg_url:
-        runs.append(("PostgreSQL: ", cases))
-    for database, (prefix, database_cases) in enumerate(runs):
-        if database:  # the same cases on a PostgreSQL database loaded with the same roll
-            close_database()
-            use_database(pg_url)
-            migrate()
+    for label, filters in cases:
+        worst, worst_bare = _list_case(user, label, filters, figures, notes, worst, worst_bare)
+    with _postgres_loaded(wanted, notes) as loaded:
+        if loaded:  # the same cases on a PostgreSQL database holding the same roll
             user = H.admin_user()
-            notes.append(f"PostgreSQL: {redact(pg_url)} (BENCH_LOADED_PG), loaded beforehand")
-            database_cases = [
-                (
-                    label,
-                    replace(f, category=Category.objects.get(code="dibao")) if f.category else f,
+            dibao = Category.objects.get(code="dibao")
+            for label, filters in cases:
+                filters = replace(filters, category=dibao) if filters.category else filters
+                worst, worst_bare = _list_case(
+                    user, f"PostgreSQL: {label}", filters, figures, notes, worst, worst_bare
                 )
-                for label, f in database_cases
-            ]
-        for label, filters in database_cases:
-            label = prefix + label
-            worst, worst_bare = _list_case(user, label, filters, figures, notes, worst, worst_bare)
     notes.append(f"the target and the ratio are about the slowest case: {worst.label}")
     close_database()
     return Result(
@@ -593,6 +586,44 @@ def run_list() -> Result:
         figures=figures,
         notes=notes,
     )
+
+
+@contextlib.contextmanager
+def _postgres_loaded(households: int, notes: list[str]):
+    """Django on a PostgreSQL database holding the roll, if one is asked for (yields True):
+    BENCH_LOADED_PG, loaded beforehand and kept; else with --pg (BENCH_PG_URL) a scratch
+    database loaded here by the importer (COPY), then VACUUM ANALYZE, dropped at the end."""
+    loaded, scratch = os.environ.get("BENCH_LOADED_PG"), os.environ.get("BENCH_PG_URL")
+    close_database()
+    if loaded:
+        use_database(loaded)
+        migrate()
+        notes.append(f"PostgreSQL: {redact(loaded)} (BENCH_LOADED_PG), loaded beforehand")
+        yield True
+        return
+    if not scratch:
+        yield False
+        return
+    url = _with_suffix(scratch, "_households")
+    with fresh_postgres(url):
+        user = H.prepare_database(url)
+        with measure() as span:
+            _load(H.roll(households), user)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        notes.append(
+            f"PostgreSQL: {redact(url)} (--pg), loaded here by import_roll in {span.seconds:.0f} s"
+            ", then VACUUM ANALYZE"
+        )
+        yield True
+
+
+def _with_suffix(url: str, suffix: str) -> str:
+    """The URL of a database named like ``url``'s plus ``suffix``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + suffix))
 
 
 def _list_case(user, label, filters, figures, notes, worst, worst_bare):

@@ -161,6 +161,7 @@ def roll_rows(
                 flooded = flooded if (grade or flooded) else None
                 for person in members:
                     pid, _hid, name, id_cipher, phone_cipher, sex, birth, status, relation = person
+                    categories = held.get(("p", pid))  # most people hold none
                     yield roll_row(
                         head_name=head_name,
                         head_id_number=head_number,
@@ -178,7 +179,7 @@ def roll_rows(
                         region=region_text,
                         address=address,
                         household_categories=household_categories,
-                        person_categories=format_categories(held.get(("p", pid), [])),
+                        person_categories=format_categories(categories) if categories else "",
                         grade=grade or "",
                         assessed_on=assessed_on,
                         cause=cause or "",

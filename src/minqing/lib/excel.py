@@ -21,6 +21,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -127,11 +128,18 @@ class SheetRows:
         if self.suffix == ".csv":
             self._encoding, self.total = _csv_encoding(source)
             return
+        scan = None
+        scanner = ThreadPoolExecutor(max_workers=1)  # one thread, ended below
         try:
+            # calamine reads the whole file here: ``source`` is free for the formula scan.
             self._book = python_calamine.CalamineWorkbook.from_object(
                 str(source) if isinstance(source, Path) else source
             )
             self.sheet_name = _first_visible_sheet(self._book)
+            if self.suffix == ".xlsx":
+                # Scanning the sheet's XML for formulas takes seconds on a county's roll;
+                # calamine lets go of the GIL while it loads the sheet, so both run at once.
+                scan = scanner.submit(_xlsx_formulas, source, self.sheet_name)
             self._sheet = self._book.get_sheet_by_name(self.sheet_name)
         except python_calamine.PasswordError:
             raise SpreadsheetError(_("文件已加密，请取消密码保护后再上传")) from None
@@ -139,15 +147,17 @@ class SheetRows:
             raise SpreadsheetError(
                 _("无法读取文件“%(name)s”：%(error)s") % {"name": filename, "error": error}
             ) from None
+        finally:
+            if scan is not None:
+                self.formulas = scan.result()
+            scanner.shutdown()
         end = self._sheet.end
         self.total = end[0] + 1 if end else 0
         self.merged = [
             CellRange(r1 + 1, c1 + 1, r2 + 1, c2 + 1)
             for (r1, c1), (r2, c2) in (self._sheet.merged_cell_ranges or [])
         ]
-        if self.suffix == ".xlsx":
-            self.formulas = _xlsx_formulas(source, self.sheet_name)
-        elif self.suffix == ".ods":
+        if self.suffix == ".ods":
             self.merged, self.formulas = _ods_spans_and_formulas(source, self.sheet_name)
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
@@ -435,6 +445,7 @@ _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # What a cell's text must not hold to be written as it is (control characters: isprintable).
 _SPECIAL = re.compile('[&<>"]')
+_SPACE = re.compile(r"\s")
 
 
 def _escape(text: str) -> str:
@@ -517,12 +528,13 @@ def write_xlsx(
                     joined = "".join(row)
                     if not _SPECIAL.search(joined) and joined.isprintable():
                         mid = f'{n}" s="1" t="inlineStr"><is><t>'
+                        spaced = _SPACE.search(joined) is not None  # else no cell needs a look
                         buffer.append(
                             f'<row r="{n}">'
                             + "".join(
                                 [
                                     opens[c] + mid + value + "</t></is></c>"
-                                    if not (value[0].isspace() or value[-1].isspace())
+                                    if not (spaced and (value[0].isspace() or value[-1].isspace()))
                                     else f'<c r="{letters[c]}{n}" s="1" t="inlineStr">{inline(value)}</c>'
                                     for c, value in enumerate(row)
                                     if value
