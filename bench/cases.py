@@ -256,8 +256,7 @@ def run_ledger() -> Result:
     from django.test.utils import CaptureQueriesContext
 
     from minqing.cases.filters import case_filter_from_params
-    from minqing.cases.selectors import LIST_ORDER, case_list, decorate_rows, for_rows
-    from minqing.lib.paging import keyset_page
+    from minqing.cases.selectors import ledger_page
 
     admin = _state.admin
     day = (_state.now + datetime.timedelta(days=3)).date().isoformat()
@@ -278,11 +277,7 @@ def run_ledger() -> Result:
 
         def page(params=params):
             filters, _e = case_filter_from_params(admin, params)
-            result = keyset_page(
-                for_rows(case_list(admin, filters)), params, order=LIST_ORDER, size=50
-            )
-            decorate_rows(admin, result.rows)
-            return result
+            return ledger_page(admin, filters, params, size=50)
 
         with CaptureQueriesContext(connection) as captured:
             page()

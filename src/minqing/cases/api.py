@@ -20,19 +20,15 @@ from minqing.cases.forms import DISPUTE_FORMS, MOVE_FORMS
 from minqing.cases.models import Case, CaseCategory, HolidayYear, Kind
 from minqing.cases.notices import notices_for, notices_mark_read
 from minqing.cases.selectors import (
-    LIST_ORDER,
-    case_list,
     case_records,
     case_timeline,
-    decorate_rows,
-    for_rows,
     get_case_by_number,
     get_case_for_user,
+    ledger_page,
 )
 from minqing.cases.views import attachment_response
 from minqing.cases.workflow import available_moves
 from minqing.households.selectors import get_household_for_user
-from minqing.lib.paging import keyset_page
 from minqing.regions.selectors import get_region_for_user
 
 router = Router(tags=["案件台账"])
@@ -256,10 +252,7 @@ def case_index(request, after: str | None = None):
     filters, errors = case_filter_from_params(user, request.GET)
     if errors:
         raise ValidationError(errors)
-    page = keyset_page(
-        for_rows(case_list(user, filters)), request.GET, order=LIST_ORDER, size=PAGE_SIZE
-    )
-    decorate_rows(user, page.rows)
+    page = ledger_page(user, filters, request.GET, size=PAGE_SIZE)
     return CasePage(items=[CaseRow(**_row(c)) for c in page.rows], next=page.next_cursor)
 
 

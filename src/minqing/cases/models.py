@@ -294,7 +294,9 @@ class Case(models.Model):
             ),
             # Open cases by their deadline (my cases).
             models.Index(
-                fields=["due_at"], name="case_open_due_idx", condition=~Q(status__in=FINISHED)
+                fields=["due_at", "id"],
+                name="case_open_due_idx",
+                condition=~Q(status__in=FINISHED),
             ),
             # The ledger's deadline filter: open cases newest first, the deadline checked in
             # the index (same reason as case_overdue_idx).

@@ -43,8 +43,6 @@ from minqing.cases.models import (
     Status,
 )
 from minqing.cases.selectors import (
-    LIST_ORDER,
-    case_list,
     case_records,
     case_timeline,
     cases_in_reach,
@@ -53,6 +51,7 @@ from minqing.cases.selectors import (
     get_attachment_for_user,
     get_case_by_number,
     get_case_for_user,
+    ledger_page,
     my_cases,
     similar_open_cases,
     supervision_board,
@@ -61,7 +60,6 @@ from minqing.cases.sources import source_page
 from minqing.cases.workflow import MOVES, available_moves
 from minqing.households.selectors import get_household_for_user
 from minqing.lib.htmx import render_page
-from minqing.lib.paging import keyset_page
 from minqing.regions.forms import deepest_choice
 from minqing.regions.models import Region
 from minqing.regions.selectors import region_path
@@ -78,9 +76,7 @@ def _first_error(error: ValidationError) -> str:
 def ledger(request):
     user = request.user
     filters, errors = case_filter_from_params(user, request.GET)
-    qs = for_rows(case_list(user, filters))
-    page = keyset_page(qs, request.GET, order=LIST_ORDER, size=PAGE_SIZE)
-    decorate_rows(user, page.rows)
+    page = ledger_page(user, filters, request.GET, size=PAGE_SIZE)
     context = {"page": page, "errors": errors, "filters": filters, "query": request.GET.urlencode()}
     if not request.htmx:
         context |= {

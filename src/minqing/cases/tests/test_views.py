@@ -249,3 +249,25 @@ def test_figures_by_unit(cast, diaowo, client_for):
     html = client_for(cast.admin).get("/cases/figures/?by=unit").content.decode()
     assert "刁窝镇人民政府" in html
     assert "unit=" in html
+
+
+def test_under_a_deadline_filter_the_most_urgent_come_first_page_by_page(
+    cast, client_for, monkeypatch
+):
+    from minqing.cases import api
+
+    numbers = {}
+    for day in (28, 21, 25, 10):  # registered on 2026-09-<day>, 10-10 past the cut
+        month = 10 if day == 10 else 9
+        with time_machine.travel(datetime.datetime(2026, month, day, 9, tzinfo=TZ), tick=False):
+            numbers[day] = village_case(cast).number
+    monkeypatch.setattr(api, "PAGE_SIZE", 2)
+    client = client_for(cast.admin)
+    first = client.get("/api/cases?due_before=2026-10-01").json()
+    assert [row["number"] for row in first["items"]] == [numbers[21], numbers[25]]
+    second = client.get(f"/api/cases?due_before=2026-10-01&after={first['next']}").json()
+    assert [row["number"] for row in second["items"]] == [numbers[28]]
+    assert second["next"] is None
+    page = client.get("/cases/?due_before=2026-10-01").content.decode()
+    assert page.index(numbers[21]) < page.index(numbers[25]) < page.index(numbers[28])
+    assert numbers[10] not in page
