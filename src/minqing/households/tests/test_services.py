@@ -637,3 +637,30 @@ def test_a_move_made_by_someone_else_meanwhile_is_not_made_twice(cast):
     assert Membership.objects.filter(person=stale, left_on__isnull=True).count() == 1
     assert Household.objects.get(pk=first.pk).member_count == 1
     assert Person.objects.get(pk=stale.pk).household_id == second.pk
+
+
+# household_list: the two plans (selectors.SPARSE) give the same households as the rule
+
+
+@pytest.mark.parametrize("sparse", [1, 10**9], ids=["walk the roll", "list the rare filter"])
+@pytest.mark.parametrize(
+    "category, q", [("dibao", ""), ("", "张"), ("", "zs"), ("dibao", "刘"), ("dibao", "李")]
+)
+def test_both_plans_of_the_list_agree_with_the_rule(
+    registry, cast, monkeypatch, sparse, category, q
+):
+    from minqing.households import selectors
+
+    monkeypatch.setattr(selectors, "SPARSE", sparse)
+    day = datetime.date(2026, 3, 1)
+    held = Category.objects.get(code=category) if category else None
+    listed = household_list(cast.admin, HouseholdFilter(category=held, on=day, q=q))
+
+    def meets(household: Household) -> bool:
+        people = Person.objects.filter(household=household)
+        named = not q or any(p.name.startswith(q) or p.name_initials.startswith(q) for p in people)
+        grants = grants_on(cast.admin, held, day).filter(household=household) if held else None
+        return named and (held is None or grants.exists())
+
+    expected = [h for h in selectors.households_in_reach(cast.admin) if meets(h)]
+    assert sorted(h.pk for h in listed) == sorted(h.pk for h in expected)
