@@ -88,6 +88,7 @@ BATCH = 2_000
 WRITE_CACHE_KIB = 512 * 1024
 PROGRESS_EVERY = 2_000
 HEADER_SCAN_ROWS = 20
+PARSED_MAX = 200_000  # cells' texts remembered, see _cell
 
 
 def _masked_id_reason() -> str:
@@ -324,20 +325,33 @@ _HEAD, _OTHER, _RESIDENT = Relation.HEAD.value, Relation.OTHER.value, PersonStat
 
 
 def _cell(errors: list, values: dict, key: str, parse, *args):
-    """The parsed value of a cell, None when blank or refused (the reason noted in errors)."""
+    """The parsed value of a cell, None when blank or refused (the reason noted in errors).
+    A roll repeats its cells (a few relations, sexes, grades; ≈ 40k birth dates among 700k
+    people), so each (column, text) is parsed once per import: ``args`` are the same for
+    a column throughout one."""
     text = values.get(key)
     if not text:
         return None
-    try:
-        return parse(text, *args)
-    except roll.CellError as error:
-        errors.append((key, text, str(error)))
+    value = _parsed.get((key, text), _parsed)
+    if value is _parsed:
+        try:
+            value = parse(text, *args)
+        except roll.CellError as error:
+            value = error
+        if len(_parsed) < PARSED_MAX:
+            _parsed[key, text] = value
+    if isinstance(value, roll.CellError):
+        errors.append((key, text, str(value)))
         return None
+    return value
 
+
+_parsed: dict = {}  # (key, text) -> the value or the CellError, for _cell
 
 # The last head row checked in this process: its household cells' text, what they read as
 # (packed), and the ID hashes its members may name.
 _NO_PACKED_CELLS = (None,) * len(_HOUSEHOLD_KEYS)
+_BLANKS = ("",) * len(_HOUSEHOLD_KEYS)  # get(key, "") for each key, by map, in C
 _last_household: tuple = ((), _NO_PACKED_CELLS, frozenset())
 
 
@@ -425,7 +439,7 @@ def _check_row(ctx: _Context, number: int, cells: tuple) -> tuple:
             if values["person_categories"]
             else frozenset()
         )
-    texts = tuple(get(key, "") for key in _HOUSEHOLD_KEYS)
+    texts = tuple(map(get, _HOUSEHOLD_KEYS, _BLANKS))
     last_texts, last_cells, last_heads = _last_household
     household_texts = None
     if relation != _HEAD and texts == last_texts and (head_hash is None or head_hash in last_heads):
@@ -492,6 +506,7 @@ _WORKER_CONTEXT: _Context | None = None
 
 def _reset_memory() -> None:
     global _last_head, _last_household
+    _parsed.clear()
     _last_head = ("", None, "", "", None)
     _last_household = ((), _NO_PACKED_CELLS, frozenset())
 
