@@ -4,8 +4,8 @@ Three steps, each usable alone (the pages run them as background tasks, the comm
 
 1. **Read and check every row** without touching the database: people through
    ``people.check_person`` (the one place person rules live), the other cells through roll.py.
-   Cleaning costs ~40 µs a row (encryption and keyed hashes included), so a big roll is
-   cleaned by a pool of processes while this one reads the next rows.
+   Checking costs ~27 µs a row (encryption and keyed hashes included), so a big roll is
+   checked by a pool of processes while this one reads the next rows.
 2. **Plan** against the registry: group the rows into households (a 户主 row starts one,
    other rows join by 户主身份证号, else the nearest 户主 row above), find who already exists
    by the keyed hash of the ID number, and sort each row into create / update / unchanged /
