@@ -3,9 +3,9 @@
 Three steps, each usable alone (the pages run them as background tasks, the command in turn):
 
 1. **Read and check every row** without touching the database: people through
-   ``clean_person`` (the one place person rules live), the other cells through roll.py.
-   Cleaning costs ~40 µs a row (encryption and keyed hashes included), so a big roll is
-   cleaned by a pool of processes while this one reads the next rows.
+   ``people.check_person`` (the one place person rules live), the other cells through roll.py.
+   Checking costs ~27 µs a row (encryption and keyed hashes included), so a big roll is
+   checked by a pool of processes while this one reads the next rows.
 2. **Plan** against the registry: group the rows into households (a 户主 row starts one,
    other rows join by 户主身份证号, else the nearest 户主 row above), find who already exists
    by the keyed hash of the ID number, and sort each row into create / update / unchanged /
@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -65,7 +64,7 @@ from minqing.households.models import (
     PersonStatus,
     Relation,
 )
-from minqing.households.people import PersonInput, clean_person, id_hash
+from minqing.households.people import PERSON_FIELDS, check_person, id_hash
 from minqing.households.selectors import visible_categories
 from minqing.lib.excel import (
     CellRange,
@@ -89,6 +88,7 @@ BATCH = 2_000
 WRITE_CACHE_KIB = 512 * 1024
 PROGRESS_EVERY = 2_000
 HEADER_SCAN_ROWS = 20
+PARSED_MAX = 200_000  # cells' texts remembered, see _cell
 
 
 def _masked_id_reason() -> str:
@@ -240,7 +240,7 @@ class _Context:
 
 
 class _Clean(NamedTuple):
-    """A person's values to store, from clean_person."""
+    """A person's values to store, from check_person (PERSON_FIELDS)."""
 
     name: str
     name_initials: str
@@ -253,6 +253,9 @@ class _Clean(NamedTuple):
     phone_hash: str | None
     phone_tail_hash: str | None
     status: str
+
+
+assert _Clean._fields == PERSON_FIELDS
 
 
 class _Cells(NamedTuple):
@@ -321,30 +324,45 @@ _PERSON_KEYS = {
 _HEAD, _OTHER, _RESIDENT = Relation.HEAD.value, Relation.OTHER.value, PersonStatus.RESIDENT.value
 
 
-def _cell(row: _Row, values: dict, key: str, parse, *args):
-    """The parsed value of a cell, None when blank or refused (the reason noted on the row)."""
+def _cell(errors: list, values: dict, key: str, parse, *args):
+    """The parsed value of a cell, None when blank or refused (the reason noted in errors).
+    A roll repeats its cells (a few relations, sexes, grades; ≈ 40k birth dates among 700k
+    people), so each (column, text) is parsed once per import: ``args`` are the same for
+    a column throughout one."""
     text = values.get(key)
     if not text:
         return None
-    try:
-        return parse(text, *args)
-    except roll.CellError as error:
-        row.errors.append((key, text, str(error)))
+    value = _parsed.get((key, text), _parsed)
+    if value is _parsed:
+        try:
+            value = parse(text, *args)
+        except roll.CellError as error:
+            value = error
+        if len(_parsed) < PARSED_MAX:
+            _parsed[key, text] = value
+    if isinstance(value, roll.CellError):
+        errors.append((key, text, str(value)))
         return None
+    return value
 
 
-# The last head row cleaned in this process: its household cells' text, what they read as,
-# and the ID hashes its members may name.
-_last_household: tuple = ((), _NO_CELLS, frozenset())
+_parsed: dict = {}  # (key, text) -> the value or the CellError, for _cell
+
+# The last head row checked in this process: its household cells' text, what they read as
+# (packed), and the ID hashes its members may name.
+_NO_PACKED_CELLS = (None,) * len(_HOUSEHOLD_KEYS)
+_BLANKS = ("",) * len(_HOUSEHOLD_KEYS)  # get(key, "") for each key, by map, in C
+_last_household: tuple = ((), _NO_PACKED_CELLS, frozenset())
 
 
-def _clean_row(ctx: _Context, number: int, cells: tuple) -> _Row:
+def _check_row(ctx: _Context, number: int, cells: tuple) -> tuple:
     """Check one row; pure (no database), so that it can run in a worker process. Written
-    for speed (a county's roll has 700k rows): no closures, plain strings, cached heads."""
+    for speed (a county's roll has 700k rows): no per-row objects but the packed tuple that
+    travels back (see _unpack), plain strings, cached heads, and a head's ID number parsed
+    and hashed once for the person and the household."""
     global _last_household
     values = dict(zip(ctx.keys, cells, strict=True))
-    row = _Row(number=number, errors=[])
-    errors = row.errors
+    errors: list = []
     get = values.get
     today = ctx.today
 
@@ -352,12 +370,14 @@ def _clean_row(ctx: _Context, number: int, cells: tuple) -> _Row:
     if "*" in id_text:
         errors.append(("id_number", get("id_number"), _masked_id_reason()))
     head_text = roll.plain(get("head_id_number", "")).upper()
+    head_hash = head_id = None
+    head_masked = ""
     if head_text:
         if "*" in head_text:
             errors.append(("head_id_number", get("head_id_number"), _masked_id_reason()))
-            row.head_masked = head_text
+            head_masked = head_text
         else:
-            row.head_hash, head_error, row.head_masked = _head_hash(head_text, today)
+            head_hash, head_error, head_masked, head_id = _head_id(head_text, today)
             if head_error:
                 errors.append(("head_id_number", get("head_id_number"), head_error))
     phone_text = get("phone", "")
@@ -367,104 +387,118 @@ def _clean_row(ctx: _Context, number: int, cells: tuple) -> _Row:
         )
         phone_text = ""
 
-    relation = _cell(row, values, "relation", roll.parse_relation)
+    relation = _cell(errors, values, "relation", roll.parse_relation)
     if relation is None and not get("relation"):
         if id_text and head_text == id_text:
             relation = _HEAD
         else:
             errors.append(("relation", "", _("与户主关系不能为空")))
-    status = _cell(row, values, "status", roll.parse_status)
-    sex = _cell(row, values, "sex", roll.parse_sex)
-    birth = _cell(row, values, "birth_date", roll.parse_date, "birth_date", today)
-    row.relation = relation or ""
-    row.status_given = status is not None
-    row.phone_given = bool(phone_text)
+    status = _cell(errors, values, "status", roll.parse_status)
+    sex = _cell(errors, values, "sex", roll.parse_sex)
+    birth = _cell(errors, values, "birth_date", roll.parse_date, "birth_date", today)
 
-    try:
-        clean = clean_person(
-            PersonInput(
-                name=get("name", ""),
-                id_number=id_text,
-                relation=relation or _OTHER,
-                phone=phone_text,
-                sex=sex or "",
-                birth_date=birth,
-                status=status or _RESIDENT,
-            ),
-            today=today,
-        )
-    except ValidationError as error:
+    same = head_id is not None and id_text == head_text  # a head row: its ID is parsed
+    person, reasons, number_, _phone = check_person(
+        get("name", ""),
+        id_text,
+        relation=relation or _OTHER,
+        phone=phone_text,
+        sex=sex or "",
+        birth_date=birth,
+        status=status or _RESIDENT,
+        today=today,
+        parsed=head_id if same else None,
+        hashed=head_hash if same else None,
+    )
+    if reasons:
         already = {key for key, _value, _reason in errors}
-        for name, messages in error.message_dict.items():
+        for name, message in reasons.items():
             key = _PERSON_KEYS.get(name, "")
             if key in already:  # the cell's own reason says it better (e.g. masked)
                 continue
-            for message in messages:
-                errors.append((key, get(key, ""), message))
-        row.masked_id = mask_id_number(id_text) if len(id_text) >= 10 else id_text
+            errors.append((key, get(key, ""), message))
+        person = None
+        masked_id = mask_id_number(id_text) if len(id_text) >= 10 else id_text
+        person_hash = None
     else:
-        fields = clean.fields
-        row.person = _Clean(*(fields[name] for name in _Clean._fields))
-        row.masked_id = clean.audit["id_number"]
+        person_hash = person[3]
+        person = (*person[:6], person[6].toordinal(), *person[7:])
+        masked_id = head_masked if same and number_ == head_text else mask_id_number(number_)
     if head_text and id_text == head_text and relation and relation != _HEAD:
         errors.append(
             ("relation", get("relation", ""), _("户主身份证号与本人相同，与户主关系应为“户主”"))
         )
-    if relation == _HEAD and row.head_hash and row.person and row.head_hash != row.person.id_hash:
+    if relation == _HEAD and head_hash and person_hash and head_hash != person_hash:
         errors.append(("head_id_number", head_text, _("户主行的户主身份证号应与本人身份证号相同")))
 
     # A category column that is read but empty says "none held"; the others, "no change".
+    person_categories = None
     if "person_categories" in values:
-        row.person_categories = (
-            _cell(row, values, "person_categories", roll.parse_categories, ctx.catalogue, False)
+        person_categories = (
+            _cell(errors, values, "person_categories", roll.parse_categories, ctx.catalogue, False)
             if values["person_categories"]
             else frozenset()
         )
-    texts = tuple(get(key, "") for key in _HOUSEHOLD_KEYS)
+    texts = tuple(map(get, _HOUSEHOLD_KEYS, _BLANKS))
     last_texts, last_cells, last_heads = _last_household
-    if (
-        relation != _HEAD
-        and texts == last_texts
-        and (row.head_hash is None or row.head_hash in last_heads)
-    ):
-        row.household = last_cells  # read as the head's row above: the same tuple
-        return row
-    row.household = _Cells(
-        region=get("region") or None,
-        address=get("address") or None,
-        household_categories=(
-            _cell(row, values, "household_categories", roll.parse_categories, ctx.catalogue, True)
+    household_texts = None
+    if relation != _HEAD and texts == last_texts and (head_hash is None or head_hash in last_heads):
+        household = last_cells  # read as the head's row above: the same tuple
+    else:
+        categories = (
+            _cell(
+                errors, values, "household_categories", roll.parse_categories, ctx.catalogue, True
+            )
             if values.get("household_categories")
             else (frozenset() if "household_categories" in values else None)
-        ),
-        grade=_cell(row, values, "grade", roll.parse_grade),
-        assessed_on=_cell(row, values, "assessed_on", roll.parse_date, "assessed_on", today),
-        cause=_cell(row, values, "cause", roll.parse_cause),
-        flooded=_cell(row, values, "flooded", roll.parse_flooded),
+        )
+        grade = _cell(errors, values, "grade", roll.parse_grade)
+        assessed = _cell(errors, values, "assessed_on", roll.parse_date, "assessed_on", today)
+        household = (  # _Cells, the date as a day number
+            get("region") or None,
+            get("address") or None,
+            categories,
+            grade,
+            assessed.toordinal() if assessed else None,
+            _cell(errors, values, "cause", roll.parse_cause),
+            _cell(errors, values, "flooded", roll.parse_flooded),
+        )
+        if relation == _HEAD:
+            heads = frozenset(h for h in (person_hash, head_hash) if h)
+            _last_household = (texts, household, heads)
+        else:
+            household_texts = texts
+    return (
+        number,
+        errors,
+        person,
+        masked_id,
+        head_masked,
+        relation or "",
+        head_hash,
+        household,
+        household_texts,
+        person_categories,
+        status is not None,
+        bool(phone_text),
     )
-    if relation == _HEAD:
-        heads = frozenset(h for h in (row.person and row.person.id_hash, row.head_hash) if h)
-        _last_household = (texts, row.household, heads)
-    else:
-        row.household_texts = texts
-    return row
 
 
-_last_head: tuple = ("", None, "", "")
+_last_head: tuple = ("", None, "", "", None)
 
 
-def _head_hash(text: str, today: datetime.date) -> tuple[str | None, str, str]:
-    """(hash, reason refused, masked) of a 户主身份证号; a household's rows repeat it, so the
-    last one is remembered."""
+def _head_id(text: str, today: datetime.date) -> tuple:
+    """(hash, reason refused, masked, IdNumber or the InvalidIdNumber) of a 户主身份证号; a
+    household's rows repeat it, so the last one is remembered."""
     global _last_head
     if _last_head[0] != text:
         masked = mask_id_number(text) if len(text) >= 10 else text
         try:
-            number = parse_id_number(text, today=today).number
-            _last_head = (text, id_hash(number), "", masked)
+            parsed = parse_id_number(text, today=today)
+            _last_head = (text, id_hash(parsed.number), "", masked, parsed)
         except InvalidIdNumber as error:
-            _last_head = (text, None, str(error), masked)
-    return _last_head[1], _last_head[2], _last_head[3]
+            _last_head = (text, None, str(error), masked, error)
+    return _last_head[1:]
 
 
 _WORKER_CONTEXT: _Context | None = None
@@ -472,61 +506,29 @@ _WORKER_CONTEXT: _Context | None = None
 
 def _reset_memory() -> None:
     global _last_head, _last_household
-    _last_head = ("", None, "", "")
-    _last_household = ((), _NO_CELLS, frozenset())
+    _parsed.clear()
+    _last_head = ("", None, "", "", None)
+    _last_household = ((), _NO_PACKED_CELLS, frozenset())
 
 
 def _worker_init(ctx: _Context) -> None:
     global _WORKER_CONTEXT
     _WORKER_CONTEXT = ctx
     _reset_memory()
-    gc.disable()  # the rows cleaned are sent away at once: no cycles to collect
+    gc.disable()  # the rows checked are sent away at once: no cycles to collect
 
 
-def _clean_chunk(chunk: list[tuple[int, tuple]]) -> list[tuple]:
+def _check_chunk(chunk: list[tuple[int, tuple]]) -> list[tuple]:
     global _last_household
-    _last_household = ((), _NO_CELLS, frozenset())  # the head above is in another chunk
-    return _pack([_clean_row(_WORKER_CONTEXT, number, cells) for number, cells in chunk])
+    _last_household = ((), _NO_PACKED_CELLS, frozenset())  # the head above is in another chunk
+    ctx = _WORKER_CONTEXT
+    return [_check_row(ctx, number, cells) for number, cells in chunk]
 
 
-# The rows cleaned travel back from the workers as plain tuples with dates as day numbers:
+# The rows checked travel back from the workers as plain tuples with dates as day numbers:
 # pickle spends microseconds on each dataclass, named tuple and date (measured with the
-# collector off, as here: half the pickling, ≈ 5 s of CPU less on a county's roll).
-
-
-def _plain_cells(cells: _Cells) -> tuple:
-    day = cells.assessed_on
-    return (*cells[:4], day.toordinal() if day else None, *cells[5:])
-
-
-def _pack(rows: list[_Row]) -> list[tuple]:
-    shared: dict[int, tuple] = {}  # a household's rows share one _Cells: send it once
-    packed = []
-    for row in rows:
-        cells = row.household
-        plain = shared.get(id(cells))
-        if plain is None:
-            plain = shared[id(cells)] = _plain_cells(cells)
-        person = row.person
-        if person is not None:
-            person = (*person[:6], person.birth_date.toordinal(), *person[7:])
-        packed.append(
-            (
-                row.number,
-                row.errors,
-                person,
-                row.masked_id,
-                row.head_masked,
-                row.relation,
-                row.head_hash,
-                plain,
-                row.household_texts,
-                row.person_categories,
-                row.status_given,
-                row.phone_given,
-            )
-        )
-    return packed
+# collector off, as here: half the pickling, ≈ 5 s of CPU less on a county's roll). A
+# household's rows share one cells tuple, which pickle sends once.
 
 
 def _unpack(packed: list[tuple]) -> list[_Row]:
@@ -662,7 +664,7 @@ def parse_roll(
                     yield chunk
 
             try:
-                for done in pool.imap(_clean_chunk, chunks()):
+                for done in pool.imap(_check_chunk, chunks()):
                     in_flight.release()
                     cleaned.extend(_unpack(done))
                     if progress:
@@ -672,10 +674,12 @@ def parse_roll(
                 pool.terminate()
         else:
             _reset_memory()
+            packed = []
             for number, cells in data_rows():
-                cleaned.append(_clean_row(ctx, number, cells))
-                if progress and len(cleaned) % PROGRESS_EVERY == 0:
-                    progress(len(cleaned), total)
+                packed.append(_check_row(ctx, number, cells))
+                if progress and len(packed) % PROGRESS_EVERY == 0:
+                    progress(len(packed), total)
+            cleaned = _unpack(packed)
         if progress:
             progress(len(cleaned), len(cleaned))
     finally:

@@ -27,6 +27,7 @@ class KeyRing:
     current: int
     ciphers: dict[int, AESGCM]
     hash_key: bytes
+    hasher: "hmac.HMAC"  # HMAC-SHA256 keyed with hash_key, copied for each hash
 
 
 def _b64(value: str, what: str) -> bytes:
@@ -83,7 +84,10 @@ def _from_file() -> tuple[list[tuple[int, bytes]], bytes]:
 def keyring() -> KeyRing:
     ring, hash_key = _from_env() or _from_file()
     return KeyRing(
-        current=ring[0][0], ciphers={kid: AESGCM(key) for kid, key in ring}, hash_key=hash_key
+        current=ring[0][0],
+        ciphers={kid: AESGCM(key) for kid, key in ring},
+        hash_key=hash_key,
+        hasher=hmac.new(hash_key, digestmod="sha256"),
     )
 
 
@@ -115,4 +119,8 @@ def key_id(blob: bytes | memoryview) -> int:
 def keyed_hash(text: str, purpose: str) -> str:
     """32 hex characters identifying ``text`` for one purpose ("id", "id-tail", "phone"...);
     useless without the hash key, so a dump gives no way to test a guessed number."""
-    return hmac.digest(keyring().hash_key, f"{purpose}:{text}".encode(), "sha256").hex()[:32]
+    # A copy of the keyed HMAC skips the key's set-up: a third of the cost, and an import
+    # hashes 1.5M numbers.
+    hasher = keyring().hasher.copy()
+    hasher.update(f"{purpose}:{text}".encode())
+    return hasher.hexdigest()[:32]

@@ -609,6 +609,22 @@ def test_the_cleaning_pool_gives_the_same_rows(cast, today, tmp_path):
     ]
 
 
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_bad_cell_repeated_on_every_row_is_refused_on_every_row(cast, today, tmp_path, processes):
+    # Each (column, text) is parsed once per import: the reason must still reach every row.
+    rows = roll(4, size=2)
+    for row in rows:
+        row[COL["人员状态"]] = "出差"
+        row[COL["出生日期"]] = "1999-02-30"
+    path = write(tmp_path / "roll.xlsx", rows)
+
+    parsed = parse_roll(path, path.name, processes=processes)
+
+    assert [[(key, value) for key, value, _reason in r.errors] for r in parsed.rows] == [
+        [("status", "出差"), ("birth_date", "1999-02-30")]
+    ] * 8
+
+
 # --- The command ------------------------------------------------------------------------------
 
 
