@@ -1590,25 +1590,7 @@ def _write(plan: _Plan, *, actor, today: datetime.date) -> None:
         memberships.extend((pid, new, rel, day, None, reason) for pid, _old, new, rel in moves)
     _insert(
         Person,
-        [
-            "id",
-            "name",
-            "name_initials",
-            "id_cipher",
-            "id_hash",
-            "id_tail_hash",
-            "sex",
-            "birth_date",
-            "phone_cipher",
-            "phone_hash",
-            "phone_tail_hash",
-            "status",
-            "household",
-            "relation",
-            "region",
-            "created_at",
-            "updated_at",
-        ],
+        ["id", *PERSON_FIELDS, "household", "relation", "region", "created_at", "updated_at"],
         people,
     )
     _update(
