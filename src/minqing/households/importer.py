@@ -77,6 +77,7 @@ from minqing.lib.excel import (
 )
 from minqing.lib.idcard import InvalidIdNumber, parse_id_number
 from minqing.lib.masking import mask_id_number, mask_phone
+from minqing.lib.rows import insert_rows
 from minqing.regions.codes import LEVEL_DIGITS
 from minqing.regions.models import Level, Region, prefix_q
 
@@ -1321,19 +1322,8 @@ def _columns(model, names: list[str]) -> list[str]:
 def _insert(model, names: list[str], rows: list[tuple]) -> None:
     if not rows:
         return
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(c) for c in _columns(model, names))
-    table = quote(model._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
-        with _indexes_rebuilt_after(cursor, model, len(rows)):
-            for start in range(0, len(rows), BATCH):
-                cursor.executemany(sql, rows[start : start + BATCH])
+    with connection.cursor() as cursor, _indexes_rebuilt_after(cursor, model, len(rows)):
+        insert_rows(model, tuple(_columns(model, names)), rows)
 
 
 REBUILD_MIN_ROWS = 50_000
@@ -1348,7 +1338,7 @@ def _indexes_rebuilt_after(cursor, model, adding: int):
     transaction, so a failure restores them and readers (WAL) never see them missing.
     Unique constraints stay: they are what catches a duplicate."""
     table = model._meta.db_table
-    if adding < REBUILD_MIN_ROWS:
+    if connection.vendor != "sqlite" or adding < REBUILD_MIN_ROWS:
         yield
         return
     cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
