@@ -4,6 +4,7 @@ from django.db import models
 
 from minqing.audit.context import current_origin
 from minqing.audit.models import AuditLog
+from minqing.lib import statements
 
 
 def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
     return {k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)}
 
 
-def audit_record(
+def audit_row(
     *,
     actor,
     action: str,
@@ -32,12 +33,12 @@ def audit_record(
     region_code: str = "",
     changes: dict | None = None,
 ) -> AuditLog:
-    """Write one audit row. Call it inside the service's transaction so that the change and
-    its record commit or roll back together."""
+    """The audit row of a change, not yet written (see ``audit_record``)."""
     origin = current_origin()
-    return AuditLog.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_name=actor.display_name if getattr(actor, "pk", None) else "",
+    known = getattr(actor, "pk", None)
+    return AuditLog(
+        actor=actor if known else None,
+        actor_name=actor.display_name if known else "",
         source=origin.source,
         ip=origin.ip,
         entity=entity,
@@ -46,3 +47,9 @@ def audit_record(
         region_code=region_code,
         changes=changes or {},
     )
+
+
+def audit_record(**row) -> AuditLog:
+    """Write one audit row (the arguments of ``audit_row``). Call it inside the service's
+    transaction so that the change and its record commit or roll back together."""
+    return statements.insert(audit_row(**row))

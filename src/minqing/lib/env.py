@@ -83,9 +83,28 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": int(options.pop("conn_max_age", 60)),
             "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": options,
+            "OPTIONS": _pg_options(options),
         }
     raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+
+
+def _pg_options(options: dict[str, str]) -> dict:
+    """Server-side parameter binding with prepared statements by default: a statement run
+    five times on a connection is parsed and planned once (psycopg's prepare_threshold), which
+    halved PostgreSQL's CPU for each visit posted (bench/outreach.py). Behind a pooler in
+    transaction mode (PgBouncer < 1.21), turn them off with ``?prepare_threshold=none`` or
+    ``?server_side_binding=false`` in DATABASE_URL."""
+    binding = options.pop("server_side_binding", "true").strip().lower()
+    if binding not in _TRUE | _FALSE:
+        raise ImproperlyConfigured(f"DATABASE_URL server_side_binding={binding!r} is not a boolean")
+    threshold = options.pop("prepare_threshold", "5").strip().lower()
+    try:
+        prepare = None if threshold in ("none", "") else int(threshold)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL prepare_threshold={threshold!r} is not a number or 'none'"
+        ) from None
+    return {"server_side_binding": binding in _TRUE, "prepare_threshold": prepare, **options}
 
 
 def secret_from_file(path: Path, *, nbytes: int = 48) -> str:

@@ -18,6 +18,7 @@ from minqing.accounts.roles import Cap
 from minqing.accounts.selectors import users_in_reach
 from minqing.households.models import Household
 from minqing.households.selectors import households_in_reach
+from minqing.lib import statements
 from minqing.lib.paging import keyset_page
 from minqing.outreach import selectors, services
 from minqing.outreach.models import Campaign, Pairing, Visit
@@ -486,10 +487,9 @@ def visit_new(request, data: VisitIn):
     user = request.user
     campaign, can_write = selectors.get_campaign_for_user(user, data.campaign_id)
     _require_write(can_write)
-    try:
-        household = households_in_reach(user).get(pk=data.household_id)
-    except Household.DoesNotExist:
-        raise Http404 from None
+    household = statements.get_one(Household, id=data.household_id)
+    if household is None or not user.reaches(household.region_id):
+        raise Http404
     visit, created = services.visit_log(
         actor=user, campaign=campaign, household=household, data=_input(data)
     )

@@ -14,6 +14,7 @@ from minqing.accounts.models import User
 from minqing.accounts.roles import Cap
 from minqing.accounts.selectors import users_in_reach
 from minqing.households.models import Household
+from minqing.lib import statements
 from minqing.outreach.models import (
     CadreTally,
     Campaign,
@@ -38,11 +39,8 @@ def campaigns_for(user) -> list[Campaign]:
 
 
 def get_campaign_for_user(user, pk) -> tuple[Campaign, bool]:
-    try:
-        campaign = Campaign.objects.get(pk=pk)
-    except Campaign.DoesNotExist:
-        raise Http404 from None
-    if not campaign.overlaps(user.reach):
+    campaign = statements.get_one(Campaign, id=pk)  # on every visit posted: see lib.statements
+    if campaign is None or not campaign.overlaps(user.reach):
         raise Http404
     return campaign, user.can(Cap.WRITE)
 

@@ -4,6 +4,7 @@ never needs to scan the visits. Each service checks the actor's reach and writes
 in the same transaction."""
 
 import datetime
+import functools
 import hashlib
 import hmac
 import logging
@@ -25,8 +26,9 @@ from django.utils.translation import gettext as _
 from minqing.accounts.access import require_write
 from minqing.accounts.models import OrgUnit, User
 from minqing.accounts.roles import Cap
-from minqing.audit.services import audit_record, diff, snapshot
+from minqing.audit.services import audit_record, audit_row, diff, snapshot
 from minqing.households.models import Category, CategoryGrant, Household
+from minqing.lib import statements
 from minqing.lib.masking import mask_phone
 from minqing.outreach import hooks
 from minqing.outreach.models import (
@@ -762,35 +764,49 @@ def _existing_and_near(data: VisitInput, actor, region_id: str) -> tuple[Visit |
     return existing, [pk for pk, client_id, _a in rows if not same or client_id != data.client_id]
 
 
-def _bump(model, rows: list[dict], *, add: Sequence[str], latest: Sequence[str] = ()) -> None:
-    """Add each row's ``add`` fields to the counter row with the same key (its other fields),
-    creating it the first time; ``latest`` fields keep the later of the two values.
-
-    One ``INSERT ... ON CONFLICT DO UPDATE`` (PostgreSQL, SQLite >= 3.24) written out by hand:
-    the ORM has no increment on conflict, and this runs three times for every visit posted,
-    where a compiled ``update()`` (and a savepoint, insert and retry for a day's first visit)
-    cost more than the rest of the request. The key must be the model's unique constraint.
-    """
+@functools.cache
+def _bump_sql(
+    model,
+    names: tuple[str, ...],
+    add: tuple[str, ...],
+    latest: tuple[str, ...],
+    rows: int,
+    vendor: str,
+) -> str:
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    fields = {name: model._meta.get_field(name) for name in rows[0]}
-    column = {name: quote(f.column) for name, f in fields.items()}
-    key = [column[n] for n in fields if n not in add and n not in latest]
+    column = {n: quote(model._meta.get_field(n).column) for n in names}
+    key = [column[n] for n in names if n not in add and n not in latest]
     updates = [f"{column[n]} = {table}.{column[n]} + excluded.{column[n]}" for n in add]
     updates += [
         f"{c} = CASE WHEN {table}.{c} IS NULL OR {table}.{c} < excluded.{c} "
         f"THEN excluded.{c} ELSE {table}.{c} END"
         for c in (column[n] for n in latest)
     ]
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
+    one = "(" + ", ".join(["%s"] * len(names)) + ")"
+    return (
         f"INSERT INTO {table} ({', '.join(column.values())}) "
-        f"VALUES {', '.join([one] * len(rows))} "
+        f"VALUES {', '.join([one] * rows)} "
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(updates)}"
     )
-    params = [f.get_db_prep_save(row[n], connection) for row in rows for n, f in fields.items()]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+
+
+def _bump(
+    model, rows: list[dict], *, add: Sequence[str], latest: Sequence[str] = ()
+) -> tuple[str, list]:
+    """The statement that adds each row's ``add`` fields to the counter row with the same key
+    (its other fields), creating it the first time; ``latest`` fields keep the later of the
+    two values.
+
+    One ``INSERT ... ON CONFLICT DO UPDATE`` (PostgreSQL, SQLite >= 3.24) written out by hand:
+    the ORM has no increment on conflict, and this runs three times for every visit posted,
+    where a compiled ``update()`` (and a savepoint, insert and retry for a day's first visit)
+    cost more than the rest of the request. The key must be the model's unique constraint.
+    """
+    names = tuple(rows[0])
+    sql = _bump_sql(model, names, tuple(add), tuple(latest), len(rows), connection.vendor)
+    fields = [(n, model._meta.get_field(n)) for n in names]
+    return sql, [f.get_db_prep_save(row[n], connection) for row in rows for n, f in fields]
 
 
 def _flag_impossible(visit: Visit, near_ids: list[int]) -> None:
@@ -829,12 +845,9 @@ def visit_log(
     """Log a visit and count it; (visit, created). Posting the same ``client_id`` again
     returns the visit it made the first time, unchanged."""
     require_write(actor, household.region_id)
-    try:
-        enrolment = Enrolment.objects.select_for_update().get(
-            campaign_id=campaign.pk, household_id=household.pk
-        )
-    except Enrolment.DoesNotExist:
-        enrolment = None
+    enrolment = statements.get_one(
+        Enrolment, lock=True, campaign_id=campaign.pk, household_id=household.pk
+    )
     # Under the household's lock: a concurrent post of the same entry waited for the first.
     existing, near = _existing_and_near(data, actor, household.region_id)
     if existing is not None:
@@ -842,70 +855,93 @@ def visit_log(
     photos = _check_visit(campaign, household, data)
     if enrolment is None:  # a household registered after the campaign began
         campaign_enrol(campaign=campaign)
-        enrolment = Enrolment.objects.select_for_update().get(
-            campaign=campaign, household=household
+        enrolment = statements.get_one(
+            Enrolment, lock=True, campaign_id=campaign.pk, household_id=household.pk
         )
     enrolment.visits += 1
     if enrolment.last_visit_at is None or data.visited_at >= enrolment.last_visit_at:
         enrolment.last_visit_at = data.visited_at
         enrolment.promise_open = bool(data.promised.strip())
     enrolment.next_due = _due(enrolment, campaign)
-    enrolment.save(update_fields=["visits", "last_visit_at", "promise_open", "next_due"])
-    visit = Visit.objects.create(
-        campaign=campaign,
-        household=household,
-        region_id=household.region_id,
-        author=actor,
-        visited_at=data.visited_at,
-        address=(data.address or household.address).strip()[:200],
-        latitude=None if data.latitude is None else round(float(data.latitude), 6),
-        longitude=None if data.longitude is None else round(float(data.longitude), 6),
-        round=enrolment.visits,
-        aspects=list(data.aspects),
-        family=data.family.strip(),
-        thinking=data.thinking.strip(),
-        difficulty=data.difficulty.strip(),
-        help_needed=data.help_needed.strip(),
-        found=data.found.strip(),
-        promised=data.promised.strip(),
-        client_id=data.client_id or None,
-    )
-    # The village's visits (round 0) and, up to the campaign's rounds, the households that
-    # reached this round; the visits of the day; the cadre's visits.
-    village = {"campaign_id": campaign.pk, "region_id": household.region_id}
-    reached = enrolment.visits if enrolment.visits <= campaign.rounds else 0
-    _bump(
-        Tally,
-        [{**village, "round": 0, "households": 0, "visits": 1}]
-        + ([{**village, "round": reached, "households": 1, "visits": 0}] if reached else []),
-        add=["households", "visits"],
-    )
-    _bump(
-        DayTally,
-        [
-            {
-                **village,
-                "day": timezone.localdate(data.visited_at),
-                "visits": 1,
-                "first_visits": 1 if enrolment.visits == 1 else 0,
-            }
-        ],
-        add=["visits", "first_visits"],
-    )
-    _bump(
-        CadreTally,
-        [
-            {
-                "campaign_id": campaign.pk,
-                "cadre_id": actor.pk,
-                "visits": 1,
-                "last_visit_at": data.visited_at,
-            }
-        ],
-        add=["visits"],
-        latest=["last_visit_at"],
+    visit = statements.insert(
+        Visit(
+            campaign=campaign,
+            household=household,
+            region_id=household.region_id,
+            author=actor,
+            visited_at=data.visited_at,
+            address=(data.address or household.address).strip()[:200],
+            latitude=None if data.latitude is None else round(float(data.latitude), 6),
+            longitude=None if data.longitude is None else round(float(data.longitude), 6),
+            round=enrolment.visits,
+            aspects=list(data.aspects),
+            family=data.family.strip(),
+            thinking=data.thinking.strip(),
+            difficulty=data.difficulty.strip(),
+            help_needed=data.help_needed.strip(),
+            found=data.found.strip(),
+            promised=data.promised.strip(),
+            client_id=data.client_id or None,
+        )
     )
     needs = [n.strip() for n in data.needs if n.strip()]
+    # The village's visits (round 0) and, up to the campaign's rounds, the households that
+    # reached this round; the visits of the day; the cadre's visits. Then the audit row: all
+    # in one round trip (statements.together).
+    village = {"campaign_id": campaign.pk, "region_id": household.region_id}
+    reached = enrolment.visits if enrolment.visits <= campaign.rounds else 0
+    bookkeeping = [
+        statements.update_statement(
+            enrolment, ("visits", "last_visit_at", "promise_open", "next_due")
+        ),
+        _bump(
+            Tally,
+            [{**village, "round": 0, "households": 0, "visits": 1}]
+            + ([{**village, "round": reached, "households": 1, "visits": 0}] if reached else []),
+            add=["households", "visits"],
+        ),
+        _bump(
+            DayTally,
+            [
+                {
+                    **village,
+                    "day": timezone.localdate(data.visited_at),
+                    "visits": 1,
+                    "first_visits": 1 if enrolment.visits == 1 else 0,
+                }
+            ],
+            add=["visits", "first_visits"],
+        ),
+        _bump(
+            CadreTally,
+            [
+                {
+                    "campaign_id": campaign.pk,
+                    "cadre_id": actor.pk,
+                    "visits": 1,
+                    "last_visit_at": data.visited_at,
+                }
+            ],
+            add=["visits"],
+            latest=["last_visit_at"],
+        ),
+        statements.insert_statement(
+            audit_row(
+                actor=actor,
+                action="create",
+                entity="outreach.visit",
+                entity_id=visit.pk,
+                region_code=household.region_id,
+                changes={
+                    "household": [None, household.pk],
+                    "campaign": [None, campaign.pk],
+                    "round": [None, visit.round],
+                    "needs": [None, len(needs)],
+                },
+            )
+        ),
+    ]
+    statements.together(bookkeeping)
     # The needs raised, kept on the visit for the caller to show without reading them back.
     visit.raised = []
     if needs:
@@ -923,19 +959,6 @@ def visit_log(
             f"{visit.pk}-{secrets.token_hex(4)}{_suffix(name)}", ContentFile(content), save=True
         )
     _flag_impossible(visit, near)
-    _audit(
-        actor,
-        "create",
-        "visit",
-        visit.pk,
-        household.region_id,
-        {
-            "household": [None, household.pk],
-            "campaign": [None, campaign.pk],
-            "round": [None, visit.round],
-            "needs": [None, len(needs)],
-        },
-    )
     return visit, True
 
 

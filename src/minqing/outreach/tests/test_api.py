@@ -100,7 +100,9 @@ def test_posting_one_visit_takes_a_fixed_number_of_statements(
     post(client, "/api/outreach/visits", _entry(world, world.wang, "warm-up"))  # counters exist
     with django_assert_max_num_queries(14):
         response = post(
-            client, "/api/outreach/visits", _entry(world, world.wang, "counted", 30, needs=["修屋顶"])
+            client,
+            "/api/outreach/visits",
+            _entry(world, world.wang, "counted", 30, needs=["修屋顶"]),
         )
     assert response.status_code == 201
     assert [n["text"] for n in response.json()["needs"]] == ["修屋顶"]

@@ -1,0 +1,97 @@
+"""One-row writes from SQL text built once, for the paths that run on every request (posting a
+visit; the audit row every service writes). There the ORM's building and compiling of an
+INSERT or UPDATE for each call cost more than the database's work on it (bench/outreach.py,
+``outreach.post``). The rows written are the same: each field's ``pre_save`` and
+``get_db_prep_save`` prepare its value, as ``Model.save()`` does. No model signals are sent
+(minqing connects none).
+
+``together()`` sends several statements whose results are not needed in one round trip on
+PostgreSQL (psycopg's pipeline mode); SQLite, in the same process, runs them one by one."""
+
+import functools
+
+from django.db import connection
+
+
+@functools.cache
+def _insert(model, vendor: str) -> tuple[list, str, bool]:
+    """(fields, SQL, returns the key) for an INSERT of every concrete field but the key."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    returning = connection.features.can_return_columns_from_insert
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if returning:
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
+    return fields, sql, returning
+
+
+def insert(instance):
+    """Write a new model instance (its key given by the database) and return it, saved."""
+    fields, sql, returning = _insert(type(instance), connection.vendor)
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
+def insert_statement(instance) -> tuple[str, list]:
+    """The INSERT of ``insert()`` for ``together()``, whose statements return nothing."""
+    fields, sql, returning = _insert(type(instance), connection.vendor)
+    if returning:
+        sql = sql.rsplit(" RETURNING ", 1)[0]
+    return sql, [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+
+
+def together(statements: list[tuple[str, list]]) -> None:
+    """Run (sql, params) statements in order, in the current transaction; their results are
+    dropped. One round trip on PostgreSQL, so that a request's bookkeeping writes cost the
+    database's work and not a wait each."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(statements) > 1:
+            raw = cursor.cursor  # psycopg's own: Django's errors wrapped around it
+            with connection.wrap_database_errors, raw.connection.pipeline():
+                for sql, params in statements:
+                    raw.execute(sql, params)
+            return
+        for sql, params in statements:
+            cursor.execute(sql, params)
+
+
+@functools.cache
+def _select(model, keys: tuple[str, ...], lock: bool, vendor: str) -> str:
+    quote = connection.ops.quote_name
+    where = " AND ".join(f"{quote(model._meta.get_field(k).column)} = %s" for k in keys)
+    sql = f"SELECT * FROM {quote(model._meta.db_table)} WHERE {where}"
+    return sql + (" FOR UPDATE" if lock and connection.features.has_select_for_update else "")
+
+
+def get_one(model, *, lock: bool = False, **keys):
+    """The row with these column values (a unique key), or None; ``lock``: SELECT ... FOR
+    UPDATE where the database has it (SQLite's write transactions are serial anyway)."""
+    sql = _select(model, tuple(keys), lock, connection.vendor)
+    meta = model._meta
+    params = [meta.get_field(k).get_db_prep_value(v, connection) for k, v in keys.items()]
+    return next(iter(model.objects.raw(sql, params)), None)
+
+
+@functools.cache
+def _update(model, names: tuple[str, ...], vendor: str) -> tuple[list, str]:
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(n) for n in names]
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    pk = quote(model._meta.pk.column)
+    return fields, f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE {pk} = %s"
+
+
+def update_statement(instance, names: tuple[str, ...]) -> tuple[str, list]:
+    """``instance.save(update_fields=names)`` as a statement for ``together()``."""
+    fields, sql = _update(type(instance), names, connection.vendor)
+    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
+    return sql, [*values, instance.pk]
