@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from minqing.accounts.models import ApiToken, OrgUnit, User
 from minqing.accounts.roles import ROLE_REACH_DIGITS, Cap, Role
 from minqing.audit.services import audit_record, diff, snapshot
+from minqing.lib import statements
 from minqing.regions.codes import DIGITS_LEVEL, pad
 from minqing.regions.models import Region
 
@@ -277,23 +278,24 @@ def token_authenticate(raw: str) -> User | None:
     # Hand-written: this runs on every API call, where the ORM's building of the same join
     # cost twice the query (bench/outreach.py, outreach.post). "stale": the token's use was
     # last recorded over a minute ago (at most one write a minute, however busy the script).
-    user = next(
-        iter(
-            User.objects.raw(
-                f"SELECT u.*, t.id AS token_id,"
-                f" (t.last_used_at IS NULL OR t.last_used_at < %s) AS token_stale"
-                f" FROM {User._meta.db_table} u JOIN {ApiToken._meta.db_table} t"
-                f" ON t.user_id = u.id"
-                f" WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active",
-                [
-                    connection.ops.adapt_datetimefield_value(now - timedelta(minutes=1)),
-                    _digest(raw),
-                ],
-            )
-        ),
-        None,
-    )
-    if user is not None and user.token_stale:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {statements.columns(User, 'u')}, t.id,"
+            f" (t.last_used_at IS NULL OR t.last_used_at < %s)"
+            f" FROM {User._meta.db_table} u JOIN {ApiToken._meta.db_table} t"
+            f" ON t.user_id = u.id"
+            f" WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active",
+            [
+                connection.ops.adapt_datetimefield_value(now - timedelta(minutes=1)),
+                _digest(raw),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user = statements.from_row(User, row, "u")
+    user.token_id, user.token_stale = row[-2], bool(row[-1])
+    if user.token_stale:
         ApiToken.objects.filter(pk=user.token_id).update(last_used_at=now)
     return user
 

@@ -65,10 +65,43 @@ def together(statements: list[tuple[str, list]]) -> None:
 
 
 @functools.cache
+def _reader(model, alias: str, vendor: str) -> tuple[str, list]:
+    """(the select list of the model's columns, each column's converters)."""
+    quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    columns = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+    converters = []
+    for f in fields:
+        col = f.get_col(alias)
+        converters.append(
+            (col, connection.ops.get_db_converters(col) + f.get_db_converters(connection))
+        )
+    return columns, converters
+
+
+def columns(model, alias: str) -> str:
+    """The model's columns, qualified by ``alias``, for a hand-written SELECT whose first
+    values ``from_row`` turns into an instance."""
+    return _reader(model, alias, connection.vendor)[0]
+
+
+def from_row(model, row, alias: str):
+    """The instance from a row that starts with ``columns(model, alias)``, its values
+    converted as the ORM converts them."""
+    converters = _reader(model, alias, connection.vendor)[1]
+    values = []
+    for value, (col, convert) in zip(row, converters, strict=False):
+        for converter in convert:
+            value = converter(value, col, connection)
+        values.append(value)
+    return model.from_db(connection.alias, None, values)
+
+
+@functools.cache
 def _select(model, keys: tuple[str, ...], lock: bool, vendor: str) -> str:
     quote = connection.ops.quote_name
-    where = " AND ".join(f"{quote(model._meta.get_field(k).column)} = %s" for k in keys)
-    sql = f"SELECT * FROM {quote(model._meta.db_table)} WHERE {where}"
+    where = " AND ".join(f"t.{quote(model._meta.get_field(k).column)} = %s" for k in keys)
+    sql = f"SELECT {columns(model, 't')} FROM {quote(model._meta.db_table)} t WHERE {where}"
     return sql + (" FOR UPDATE" if lock and connection.features.has_select_for_update else "")
 
 
@@ -78,7 +111,10 @@ def get_one(model, *, lock: bool = False, **keys):
     sql = _select(model, tuple(keys), lock, connection.vendor)
     meta = model._meta
     params = [meta.get_field(k).get_db_prep_value(v, connection) for k, v in keys.items()]
-    return next(iter(model.objects.raw(sql, params)), None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else from_row(model, row, "t")
 
 
 @functools.cache
