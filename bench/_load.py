@@ -21,7 +21,7 @@ from pathlib import Path
 
 
 async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
-    reader, writer = await asyncio.open_connection("127.0.0.1", spec["port"])
+    reader = writer = None
     start = datetime.datetime.fromisoformat(spec["start"] + "T08:00:00+08:00")
     n = 0
     batch = spec.get("batch", 1)
@@ -50,10 +50,12 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
                 f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
             ).encode()
             t = time.perf_counter()
+            if writer is None:  # the first request, or the server closed the last connection
+                reader, writer = await asyncio.open_connection("127.0.0.1", spec["port"])
             writer.write(head + body)
             await writer.drain()
             status_line = await reader.readline()
-            length = 0
+            length, close = 0, False
             while True:
                 line = await reader.readline()
                 if line in (b"\r\n", b""):
@@ -61,8 +63,13 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
                 name, _, value = line.decode("latin-1").partition(":")
                 if name.lower() == "content-length":
                     length = int(value)
+                elif name.lower() == "connection":
+                    close = value.strip().lower() == "close"
             payload = await reader.readexactly(length) if length else b""
             status = int(status_line.split()[1]) if status_line else 0
+            if close:
+                writer.close()
+                reader = writer = None
             if t < warm_until:  # warming up: workers load the app, caches fill
                 continue
             latencies.append(time.perf_counter() - t)
@@ -77,7 +84,8 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
             if not status_line:
                 break
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
 
 def server_cpu(cpu: dict) -> tuple[float, float]:

@@ -390,6 +390,7 @@ def _post_on(label: str) -> Result:
     )
     workers = int(os.environ.get("BENCH_POST_WORKERS", "3"))
     threads = int(os.environ.get("BENCH_POST_THREADS", "4"))
+    worker_class = os.environ.get("BENCH_POST_WORKER_CLASS", "gthread")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -401,7 +402,7 @@ def _post_on(label: str) -> Result:
             "--workers",
             str(workers),
             "--worker-class",
-            "gthread",
+            worker_class,
             "--threads",
             str(threads),
             "--keep-alive",

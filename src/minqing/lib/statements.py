@@ -5,8 +5,8 @@ INSERT or UPDATE for each call cost more than the database's work on it (bench/o
 ``get_db_prep_save`` prepare its value, as ``Model.save()`` does. No model signals are sent
 (minqing connects none).
 
-``together()`` sends several statements whose results are not needed in one round trip on
-PostgreSQL (psycopg's pipeline mode); SQLite, in the same process, runs them one by one."""
+``together()`` sends several writes whose results are not needed as one statement on
+PostgreSQL; SQLite, in the same process, runs them one by one."""
 
 import functools
 
@@ -50,15 +50,16 @@ def insert_statement(instance) -> tuple[str, list]:
 
 
 def together(statements: list[tuple[str, list]]) -> None:
-    """Run (sql, params) statements in order, in the current transaction; their results are
-    dropped. One round trip on PostgreSQL, so that a request's bookkeeping writes cost the
-    database's work and not a wait each."""
+    """Run (sql, params) writes whose results are not needed, in the current transaction, as
+    one statement on PostgreSQL: ``WITH s1 AS (first), s2 AS (second) last``, so that a
+    request's bookkeeping costs one round trip and one statement's overhead, not one each.
+    They see the same snapshot there: none may depend on another's effect, and no two may
+    write the same row. SQLite, in the same process, runs them one by one."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(statements) > 1:
-            raw = cursor.cursor  # psycopg's own: Django's errors wrapped around it
-            with connection.wrap_database_errors, raw.connection.pipeline():
-                for sql, params in statements:
-                    raw.execute(sql, params)
+            *first, (last, _p) = statements
+            heads = ", ".join(f"s{n} AS ({sql})" for n, (sql, _p) in enumerate(first))
+            cursor.execute(f"WITH {heads} {last}", [p for _s, params in statements for p in params])
             return
         for sql, params in statements:
             cursor.execute(sql, params)
