@@ -99,23 +99,46 @@ def from_row(model, row, alias: str):
 
 
 @functools.cache
-def _select(model, keys: tuple[str, ...], lock: bool, vendor: str) -> str:
+def _select(shape: tuple, lock: bool, vendor: str) -> str:
+    """SELECT the rows of ``shape`` ((model, key names), ...) as a cross join of one-row
+    lookups, aliased t0, t1, ..."""
     quote = connection.ops.quote_name
-    where = " AND ".join(f"t.{quote(model._meta.get_field(k).column)} = %s" for k in keys)
-    sql = f"SELECT {columns(model, 't')} FROM {quote(model._meta.db_table)} t WHERE {where}"
+    heads, tables, where = [], [], []
+    for n, (model, keys) in enumerate(shape):
+        heads.append(columns(model, f"t{n}"))
+        tables.append(f"{quote(model._meta.db_table)} t{n}")
+        where += [f"t{n}.{quote(model._meta.get_field(k).column)} = %s" for k in keys]
+    sql = f"SELECT {', '.join(heads)} FROM {', '.join(tables)} WHERE {' AND '.join(where)}"
     return sql + (" FOR UPDATE" if lock and connection.features.has_select_for_update else "")
 
 
-def get_one(model, *, lock: bool = False, **keys):
-    """The row with these column values (a unique key), or None; ``lock``: SELECT ... FOR
-    UPDATE where the database has it (SQLite's write transactions are serial anyway)."""
-    sql = _select(model, tuple(keys), lock, connection.vendor)
-    meta = model._meta
-    params = [meta.get_field(k).get_db_prep_value(v, connection) for k, v in keys.items()]
+def get_each(*lookups: tuple, lock: bool = False) -> tuple | None:
+    """Rows by unique keys, in one statement: ``get_each((Campaign, {"id": 1}), (Household,
+    {"id": 2}))`` gives (campaign, household), or None when any of them is missing.
+    ``lock``: SELECT ... FOR UPDATE where the database has it (SQLite's write transactions
+    are serial anyway)."""
+    shape = tuple((model, tuple(keys)) for model, keys in lookups)
+    params = [
+        model._meta.get_field(k).get_db_prep_value(v, connection)
+        for model, keys in lookups
+        for k, v in keys.items()
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_select(shape, lock, connection.vendor), params)
         row = cursor.fetchone()
-    return None if row is None else from_row(model, row, "t")
+    if row is None:
+        return None
+    found, start = [], 0
+    for n, (model, _keys) in enumerate(lookups):
+        found.append(from_row(model, row[start:], f"t{n}"))
+        start += len(model._meta.concrete_fields)
+    return tuple(found)
+
+
+def get_one(model, *, lock: bool = False, **keys):
+    """The row with these column values (a unique key), or None (see ``get_each``)."""
+    found = get_each((model, keys), lock=lock)
+    return None if found is None else found[0]
 
 
 @functools.cache

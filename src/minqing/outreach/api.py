@@ -16,9 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from minqing.accounts.models import User
 from minqing.accounts.roles import Cap
 from minqing.accounts.selectors import users_in_reach
-from minqing.households.models import Household
 from minqing.households.selectors import households_in_reach
-from minqing.lib import statements
 from minqing.lib.paging import keyset_page
 from minqing.outreach import selectors, services
 from minqing.outreach.models import Campaign, Pairing, Visit
@@ -485,11 +483,10 @@ def visit_detail(request, visit_id: int):
 @router.post("/visits", response={201: VisitOut, 200: VisitOut}, summary="记录一次走访")
 def visit_new(request, data: VisitIn):
     user = request.user
-    campaign, can_write = selectors.get_campaign_for_user(user, data.campaign_id)
+    campaign, household, can_write = selectors.get_campaign_and_household_for_user(
+        user, data.campaign_id, data.household_id
+    )
     _require_write(can_write)
-    household = statements.get_one(Household, id=data.household_id)
-    if household is None or not user.reaches(household.region_id):
-        raise Http404
     visit, created = services.visit_log(
         actor=user, campaign=campaign, household=household, data=_input(data)
     )

@@ -39,10 +39,22 @@ def campaigns_for(user) -> list[Campaign]:
 
 
 def get_campaign_for_user(user, pk) -> tuple[Campaign, bool]:
-    campaign = statements.get_one(Campaign, id=pk)  # on every visit posted: see lib.statements
+    campaign = statements.get_one(Campaign, id=pk)
     if campaign is None or not campaign.overlaps(user.reach):
         raise Http404
     return campaign, user.can(Cap.WRITE)
+
+
+def get_campaign_and_household_for_user(user, campaign_pk, household_pk) -> tuple:
+    """(campaign, household, can write): what every visit posted is about, read in one
+    statement (lib.statements); 404 if either is missing or out of the user's reach."""
+    found = statements.get_each((Campaign, {"id": campaign_pk}), (Household, {"id": household_pk}))
+    if found is None:
+        raise Http404
+    campaign, household = found
+    if not campaign.overlaps(user.reach) or not user.reaches(household.region_id):
+        raise Http404
+    return campaign, household, user.can(Cap.WRITE)
 
 
 def visits_in_reach(user) -> QuerySet[Visit]:

@@ -74,3 +74,16 @@ def test_postgresql_prepares_statements_unless_told_not_to():
     assert off == {"server_side_binding": False, "prepare_threshold": None, "sslmode": "require"}
     with pytest.raises(ImproperlyConfigured, match="server_side_binding"):
         database_from_url("postgresql://u@h/n?server_side_binding=maybe", base_dir=base)
+
+
+def test_get_each_reads_several_rows_in_one_statement_or_none(db, cast, django_assert_num_queries):
+    user_model = type(cast.admin)
+    with django_assert_num_queries(1):
+        pair = statements.get_each(
+            (user_model, {"id": cast.admin.pk}), (user_model, {"username": cast.village.username})
+        )
+    assert pair == (cast.admin, cast.village)
+    assert pair[1].full_name == cast.village.full_name
+    assert (
+        statements.get_each((user_model, {"id": cast.admin.pk}), (user_model, {"id": -1})) is None
+    )
