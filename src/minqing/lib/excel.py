@@ -113,8 +113,9 @@ class SheetRows:
     """The rows of a spreadsheet's first visible sheet; iterate for ``(row_number, cells)``.
 
     ``merged``: the merged ranges; ``formulas``: {(row, column): formula text}; ``sheet_name``;
-    ``total``: how many rows the sheet spans (for a progress bar; None for .csv until read).
-    Cells hidden under a merged range repeat the range's value, as a reader sees it.
+    ``total``: how many rows the sheet spans (for a progress bar; None for .csv until read);
+    ``in_memory``: the whole sheet is held in memory (calamine), so that iterating again, or
+    in a process forked from this one, reads nothing from ``source``. Cells hidden under a merged range repeat the range's value, as a reader sees it.
     """
 
     def __init__(self, source: str | Path | IO[bytes], filename: str):
@@ -124,6 +125,7 @@ class SheetRows:
         self.formulas: dict[tuple[int, int], str] = {}
         self.sheet_name = ""
         self.total: int | None = None
+        self.in_memory = self.suffix != ".csv"
         self._source = source
         if self.suffix == ".csv":
             self._encoding, self.total = _csv_encoding(source)
