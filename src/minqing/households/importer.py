@@ -289,7 +289,7 @@ class _Clean(NamedTuple):
     id_hash: str
     id_tail_hash: str
     sex: str
-    birth_date: datetime.date
+    birth_date: str  # ISO 8601, as the database takes it
     phone_cipher: bytes | None
     phone_hash: str | None
     phone_tail_hash: str | None
@@ -463,7 +463,7 @@ def _check_row(ctx: _Context, number: int, cells: tuple) -> tuple:
         person_hash = None
     else:
         person_hash = person[3]
-        person = (*person[:6], person[6].toordinal(), *person[7:])
+        person = (*person[:6], person[6].isoformat(), *person[7:])
         masked_id = head_masked if same and number_ == head_text else mask_id_number(number_)
     if head_text and id_text == head_text and relation and relation != _HEAD:
         errors.append(
@@ -594,10 +594,11 @@ def _worker_read(sheet, first: int, end: int) -> Iterator[tuple[int, list]]:
                 return
 
 
-# The rows checked travel back from the workers as plain tuples with dates as day numbers:
-# pickle spends microseconds on each dataclass, named tuple and date (measured with the
-# collector off, as here: half the pickling, ≈ 5 s of CPU less on a county's roll). A
-# household's rows share one cells tuple, which pickle sends once.
+# The rows checked travel back from the workers as plain tuples, the birth date as the ISO
+# text the database takes and the assessment date as a day number: pickle spends
+# microseconds on each dataclass, named tuple and date (measured with the collector off, as
+# here: half the pickling, ≈ 5 s of CPU less on a county's roll). A household's rows share
+# one cells tuple, which pickle sends once.
 
 
 def _unpack(packed: list[tuple]) -> list[_Row]:
@@ -612,7 +613,7 @@ def _unpack(packed: list[tuple]) -> list[_Row]:
                 *plain[:4], day(assessed) if assessed else None, *plain[5:]
             )
         if person is not None:
-            person = _Clean(*person[:6], day(person[6]), *person[7:])
+            person = _Clean._make(person)
         rows.append(
             _Row(number, errors, person, masked, head_masked, relation, head_hash, cells, *rest)
         )
@@ -930,15 +931,18 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
     if len(reach) == LEVEL_DIGITS[Level.VILLAGE] and "region" not in keys:
         default_region = reach
 
-    # Regions.
+    # Regions: {text: code} and {text: why it cannot be used}.
     regions = _resolve_regions(rows, reach, default_region)
+    codes = {t: v for t, v in regions.items() if isinstance(v, str) and re.fullmatch(r"\d{12}", v)}
     for row in rows:
         text = row.household.region or ""
-        resolved = regions.get(text) if text or default_region else None
-        if isinstance(resolved, str) and re.fullmatch(r"\d{12}", resolved):
-            row.region = resolved
-        elif resolved is not None:
-            row.errors.append(("region", text, str(resolved)))
+        if not text and not default_region:
+            continue
+        code = codes.get(text)
+        if code is not None:
+            row.region = code
+        elif text in regions:
+            row.errors.append(("region", text, str(regions[text])))
 
     # Who already exists: every ID number of the file, and every head's.
     hashes = {row.person.id_hash for row in rows if row.person}
@@ -1569,7 +1573,7 @@ def _write(plan: _Plan, *, actor, today: datetime.date) -> None:
                         person.id_hash,
                         person.id_tail_hash,
                         person.sex,
-                        ops.adapt_datefield_value(person.birth_date),
+                        person.birth_date,
                         person.phone_cipher,
                         person.phone_hash,
                         person.phone_tail_hash,
