@@ -265,6 +265,7 @@ def _csv_encoding(source) -> tuple[str, int]:
 # --- What calamine does not tell: formula cells (.xlsx, .ods) and merged cells (.ods) -------
 
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_FORMULA_HINTS = (b"<f", b":f")  # in every match of _FORMULA_TAG
 _SPREADSHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELS_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
@@ -292,11 +293,15 @@ def _xlsx_sheet_path(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
     return None
 
 
-def _contains(member, pattern: re.Pattern) -> bool:
-    """Whether a (large) zip member matches ``pattern``, read in chunks: no XML parsing."""
+def _contains(member, pattern: re.Pattern, hints: tuple[bytes, ...] = ()) -> bool:
+    """Whether a (large) zip member matches ``pattern``, read in chunks: no XML parsing.
+    ``hints``: strings one of which any match contains, looked for first: a byte search is
+    many times faster than a regex that starts a try at each "<" of the XML (a county's
+    roll: 3 s to 0.6 s)."""
     tail = b""
     while chunk := member.read(1 << 20):
-        if pattern.search(tail + chunk):
+        data = tail + chunk
+        if any(hint in data for hint in hints or (b"",)) and pattern.search(data):
             return True
         tail = chunk[-16:]
     return False
@@ -311,7 +316,7 @@ def _xlsx_formulas(source, sheet_name: str) -> dict[tuple[int, int], str]:
             if path is None or path not in archive.namelist():
                 return {}
             with archive.open(path) as member:
-                if not _contains(member, _FORMULA_TAG):
+                if not _contains(member, _FORMULA_TAG, _FORMULA_HINTS):
                     return {}
             found = {}
             with archive.open(path) as member:
