@@ -5,7 +5,8 @@ Three steps, each usable alone (the pages run them as background tasks, the comm
 1. **Read and check every row** without touching the database: people through
    ``people.check_person`` (the one place person rules live), the other cells through roll.py.
    Checking costs ~27 µs a row (encryption and keyed hashes included), so a big roll is
-   checked by a pool of processes while this one reads the next rows.
+   checked by a pool of processes, each reading its chunks' rows from the sheet it inherited
+   (calamine holds it in memory; a .csv's rows are read here and sent).
 2. **Plan** against the registry: group the rows into households (a 户主 row starts one,
    other rows join by 户主身份证号, else the nearest 户主 row above), find who already exists
    by the keyed hash of the ID number, and sort each row into create / update / unchanged /
