@@ -5,7 +5,8 @@ Three steps, each usable alone (the pages run them as background tasks, the comm
 1. **Read and check every row** without touching the database: people through
    ``people.check_person`` (the one place person rules live), the other cells through roll.py.
    Checking costs ~27 µs a row (encryption and keyed hashes included), so a big roll is
-   checked by a pool of processes while this one reads the next rows.
+   checked by a pool of processes, each reading its chunks' rows from the sheet it inherited
+   (calamine holds it in memory; a .csv's rows are read here and sent).
 2. **Plan** against the registry: group the rows into households (a 户主 row starts one,
    other rows join by 户主身份证号, else the nearest 户主 row above), find who already exists
    by the keyed hash of the ID number, and sort each row into create / update / unchanged /
@@ -235,6 +236,46 @@ class _Context:
     today: datetime.date
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where a sheet's data rows and the columns read are, from its header."""
+
+    header_row: int
+    indexes: tuple[int, ...]  # 0-based, of the columns read, in _Context.keys order
+    width: int  # the header's
+    unnamed: tuple[int, ...]  # 0-based: columns with no header, to refuse if they hold data
+    named: frozenset[int]  # 1-based: columns mapped or under a merged header cell
+
+    def data_rows(self, numbered: Iterable, unnamed_with_data: set) -> Iterator[tuple]:
+        """(row number, the cells read) of the rows below the header that are not blank;
+        columns holding data without a header are added to ``unnamed_with_data``."""
+        header_row, indexes, width, unnamed = (
+            self.header_row,
+            self.indexes,
+            self.width,
+            self.unnamed,
+        )
+        # A row as long as the header (nearly all) is picked by itemgetter, in C.
+        pick = operator.itemgetter(*indexes) if len(indexes) > 1 else None
+        reach = max(indexes) + 1
+        for number, cells in numbered:
+            if number <= header_row:
+                continue
+            for i in unnamed:
+                if i < len(cells) and cells[i]:
+                    unnamed_with_data.add(i)
+            if len(cells) > width:
+                for i in range(width, len(cells)):
+                    if cells[i] and i + 1 not in self.named:
+                        unnamed_with_data.add(i)
+            if pick is not None and len(cells) >= reach:
+                picked = pick(cells)
+            else:
+                picked = tuple(cells[i] if i < len(cells) else "" for i in indexes)
+            if any(picked):
+                yield number, picked
+
+
 # A county's roll is 700k rows, all held until the plan is made: rows are slotted objects
 # and tuples, not dicts (a third of the memory), and a member's household cells are the
 # same tuple as its head's when they read the same.
@@ -249,7 +290,7 @@ class _Clean(NamedTuple):
     id_hash: str
     id_tail_hash: str
     sex: str
-    birth_date: datetime.date
+    birth_date: str  # ISO 8601, as the database takes it
     phone_cipher: bytes | None
     phone_hash: str | None
     phone_tail_hash: str | None
@@ -423,7 +464,7 @@ def _check_row(ctx: _Context, number: int, cells: tuple) -> tuple:
         person_hash = None
     else:
         person_hash = person[3]
-        person = (*person[:6], person[6].toordinal(), *person[7:])
+        person = (*person[:6], person[6].isoformat(), *person[7:])
         masked_id = head_masked if same and number_ == head_text else mask_id_number(number_)
     if head_text and id_text == head_text and relation and relation != _HEAD:
         errors.append(
@@ -503,6 +544,11 @@ def _head_id(text: str, today: datetime.date) -> tuple:
 
 
 _WORKER_CONTEXT: _Context | None = None
+# A worker's own reading of a sheet held in memory (see parse_roll): the sheet, its layout,
+# and where the worker's pass over it has got to.
+_WORKER_SHEET: tuple | None = None
+_worker_rows: Iterator | None = None
+_worker_at = 0
 
 
 def _reset_memory() -> None:
@@ -512,24 +558,48 @@ def _reset_memory() -> None:
     _last_household = ((), _NO_PACKED_CELLS, frozenset())
 
 
-def _worker_init(ctx: _Context) -> None:
-    global _WORKER_CONTEXT
+def _worker_init(ctx: _Context, sheet=None, layout: _Layout | None = None) -> None:
+    global _WORKER_CONTEXT, _WORKER_SHEET, _worker_rows, _worker_at
     _WORKER_CONTEXT = ctx
+    _WORKER_SHEET = (sheet, layout) if sheet is not None else None
+    _worker_rows, _worker_at = None, 0
     _reset_memory()
     gc.disable()  # the rows checked are sent away at once: no cycles to collect
 
 
-def _check_chunk(chunk: list[tuple[int, tuple]]) -> list[tuple]:
+def _check_chunk(chunk: list | tuple[int, int]) -> tuple[list[tuple], set[int]]:
+    """Check a chunk of rows: given as a list of (number, cells), or as the range of row
+    numbers (first, end) to read from the sheet this worker inherited. Returns the rows
+    packed (see _unpack) and, for a range, the columns without a header found holding data."""
     global _last_household
     _last_household = ((), _NO_PACKED_CELLS, frozenset())  # the head above is in another chunk
     ctx = _WORKER_CONTEXT
-    return [_check_row(ctx, number, cells) for number, cells in chunk]
+    unnamed_with_data: set[int] = set()
+    if isinstance(chunk, tuple):
+        sheet, layout = _WORKER_SHEET
+        chunk = layout.data_rows(_worker_read(sheet, *chunk), unnamed_with_data)
+    return [_check_row(ctx, number, cells) for number, cells in chunk], unnamed_with_data
 
 
-# The rows checked travel back from the workers as plain tuples with dates as day numbers:
-# pickle spends microseconds on each dataclass, named tuple and date (measured with the
-# collector off, as here: half the pickling, ≈ 5 s of CPU less on a county's roll). A
-# household's rows share one cells tuple, which pickle sends once.
+def _worker_read(sheet, first: int, end: int) -> Iterator[tuple[int, list]]:
+    """The rows numbered first..end-1 of ``sheet``. A worker is given ranges further and
+    further down, so it reads on from where its last one ended, from the top only if not."""
+    global _worker_rows, _worker_at
+    if _worker_rows is None or _worker_at >= first:
+        _worker_rows, _worker_at = iter(sheet), 0
+    for number, cells in _worker_rows:
+        _worker_at = number
+        if number >= first:
+            yield number, cells
+            if number >= end - 1:
+                return
+
+
+# The rows checked travel back from the workers as plain tuples, the birth date as the ISO
+# text the database takes and the assessment date as a day number: pickle spends
+# microseconds on each dataclass, named tuple and date (measured with the collector off, as
+# here: half the pickling, ≈ 5 s of CPU less on a county's roll). A household's rows share
+# one cells tuple, which pickle sends once.
 
 
 def _unpack(packed: list[tuple]) -> list[_Row]:
@@ -544,7 +614,7 @@ def _unpack(packed: list[tuple]) -> list[_Row]:
                 *plain[:4], day(assessed) if assessed else None, *plain[5:]
             )
         if person is not None:
-            person = _Clean(*person[:6], day(person[6]), *person[7:])
+            person = _Clean._make(person)
         rows.append(
             _Row(number, errors, person, masked, head_masked, relation, head_hash, cells, *rest)
         )
@@ -606,38 +676,21 @@ def parse_roll(
             raise RollError("；".join(problems))
         columns = header.columns()
         keys = tuple(columns)
-        indexes = [columns[key] - 1 for key in keys]
         width = len(header.cells)
         covered = {col for r in header.merged for col in range(r.first_col + 1, r.last_col + 1)}
-        unnamed = [
-            i
-            for i in range(width)
-            if not header.cells[i] and i + 1 not in covered and i + 1 not in header.mapping
-        ]
+        layout = _Layout(
+            header_row=header.row,
+            indexes=tuple(columns[key] - 1 for key in keys),
+            width=width,
+            unnamed=tuple(
+                i
+                for i in range(width)
+                if not header.cells[i] and i + 1 not in covered and i + 1 not in header.mapping
+            ),
+            named=frozenset(header.mapping) | covered,
+        )
         unnamed_with_data: set[int] = set()  # 0-based
         total = max((sheet.total or 0) - header.row, 0)
-        # A row as long as the header (nearly all) is picked by itemgetter, in C.
-        pick = operator.itemgetter(*indexes) if len(indexes) > 1 else None
-        reach = max(indexes) + 1
-
-        def data_rows():
-            for number, cells in itertools.chain(first, rows):
-                if number <= header.row:
-                    continue
-                for i in unnamed:
-                    if i < len(cells) and cells[i]:
-                        unnamed_with_data.add(i)
-                if len(cells) > width:
-                    for i in range(width, len(cells)):
-                        if cells[i] and i + 1 not in header.mapping and i + 1 not in covered:
-                            unnamed_with_data.add(i)
-                if pick is not None and len(cells) >= reach:
-                    picked = pick(cells)
-                else:
-                    picked = tuple(cells[i] if i < len(cells) else "" for i in indexes)
-                if any(picked):
-                    yield number, picked
-
         ctx = _Context(
             keys=keys,
             catalogue=roll.category_catalogue(Category.objects.all()),
@@ -648,9 +701,14 @@ def parse_roll(
             processes = min(os.cpu_count() or 1, 4) if total >= POOL_MIN_ROWS else 1
         if processes > 1:
             # fork: the workers inherit Django's set-up and the keys; they never touch the
-            # database, so the connection they inherit is left alone.
+            # database, so the connection they inherit is left alone. A sheet calamine holds
+            # in memory is inherited too: each worker reads its own chunks' rows from it, so
+            # that this process neither reads nor sends them (a county's roll: ≈ 3 s of CPU).
+            in_memory = sheet.in_memory
             pool = multiprocessing.get_context("fork").Pool(
-                processes, initializer=_worker_init, initargs=(ctx,)
+                processes,
+                initializer=_worker_init,
+                initargs=(ctx, sheet, layout) if in_memory else (ctx,),
             )
             # Chunks in flight are bounded, or the pool's feeder thread would read the whole
             # file ahead into memory.
@@ -658,16 +716,26 @@ def parse_roll(
             stop = threading.Event()
 
             def chunks():
-                for chunk in _chunks(data_rows(), POOL_CHUNK):
+                if in_memory:
+                    last = header.row + total
+                    pieces = (
+                        (start, min(start + POOL_CHUNK, last + 1))
+                        for start in range(header.row + 1, last + 1, POOL_CHUNK)
+                    )
+                else:
+                    rows_read = layout.data_rows(itertools.chain(first, rows), unnamed_with_data)
+                    pieces = _chunks(rows_read, POOL_CHUNK)
+                for chunk in pieces:
                     while not in_flight.acquire(timeout=0.2):
                         if stop.is_set():  # the import failed: let the pool end
                             return
                     yield chunk
 
             try:
-                for done in pool.imap(_check_chunk, chunks()):
+                for done, unnamed_found in pool.imap(_check_chunk, chunks()):
                     in_flight.release()
                     cleaned.extend(_unpack(done))
+                    unnamed_with_data |= unnamed_found
                     if progress:
                         progress(len(cleaned), total)
             finally:
@@ -676,7 +744,7 @@ def parse_roll(
         else:
             _reset_memory()
             packed = []
-            for number, cells in data_rows():
+            for number, cells in layout.data_rows(itertools.chain(first, rows), unnamed_with_data):
                 packed.append(_check_row(ctx, number, cells))
                 if progress and len(packed) % PROGRESS_EVERY == 0:
                     progress(len(packed), total)
@@ -864,15 +932,18 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
     if len(reach) == LEVEL_DIGITS[Level.VILLAGE] and "region" not in keys:
         default_region = reach
 
-    # Regions.
+    # Regions: {text: code} and {text: why it cannot be used}.
     regions = _resolve_regions(rows, reach, default_region)
+    codes = {t: v for t, v in regions.items() if isinstance(v, str) and re.fullmatch(r"\d{12}", v)}
     for row in rows:
         text = row.household.region or ""
-        resolved = regions.get(text) if text or default_region else None
-        if isinstance(resolved, str) and re.fullmatch(r"\d{12}", resolved):
-            row.region = resolved
-        elif resolved is not None:
-            row.errors.append(("region", text, str(resolved)))
+        if not text and not default_region:
+            continue
+        code = codes.get(text)
+        if code is not None:
+            row.region = code
+        elif text in regions:
+            row.errors.append(("region", text, str(regions[text])))
 
     # Who already exists: every ID number of the file, and every head's.
     hashes = {row.person.id_hash for row in rows if row.person}
@@ -1503,7 +1574,7 @@ def _write(plan: _Plan, *, actor, today: datetime.date) -> None:
                         person.id_hash,
                         person.id_tail_hash,
                         person.sex,
-                        ops.adapt_datefield_value(person.birth_date),
+                        person.birth_date,
                         person.phone_cipher,
                         person.phone_hash,
                         person.phone_tail_hash,

@@ -113,8 +113,9 @@ class SheetRows:
     """The rows of a spreadsheet's first visible sheet; iterate for ``(row_number, cells)``.
 
     ``merged``: the merged ranges; ``formulas``: {(row, column): formula text}; ``sheet_name``;
-    ``total``: how many rows the sheet spans (for a progress bar; None for .csv until read).
-    Cells hidden under a merged range repeat the range's value, as a reader sees it.
+    ``total``: how many rows the sheet spans (for a progress bar; None for .csv until read);
+    ``in_memory``: the whole sheet is held in memory (calamine), so that iterating again, or
+    in a process forked from this one, reads nothing from ``source``. Cells hidden under a merged range repeat the range's value, as a reader sees it.
     """
 
     def __init__(self, source: str | Path | IO[bytes], filename: str):
@@ -124,6 +125,7 @@ class SheetRows:
         self.formulas: dict[tuple[int, int], str] = {}
         self.sheet_name = ""
         self.total: int | None = None
+        self.in_memory = self.suffix != ".csv"
         self._source = source
         if self.suffix == ".csv":
             self._encoding, self.total = _csv_encoding(source)
@@ -263,6 +265,7 @@ def _csv_encoding(source) -> tuple[str, int]:
 # --- What calamine does not tell: formula cells (.xlsx, .ods) and merged cells (.ods) -------
 
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_FORMULA_HINTS = (b"<f", b":f")  # in every match of _FORMULA_TAG
 _SPREADSHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELS_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
@@ -290,11 +293,15 @@ def _xlsx_sheet_path(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
     return None
 
 
-def _contains(member, pattern: re.Pattern) -> bool:
-    """Whether a (large) zip member matches ``pattern``, read in chunks: no XML parsing."""
+def _contains(member, pattern: re.Pattern, hints: tuple[bytes, ...] = ()) -> bool:
+    """Whether a (large) zip member matches ``pattern``, read in chunks: no XML parsing.
+    ``hints``: strings one of which any match contains, looked for first: a byte search is
+    many times faster than a regex that starts a try at each "<" of the XML (a county's
+    roll: 3 s to 0.6 s)."""
     tail = b""
     while chunk := member.read(1 << 20):
-        if pattern.search(tail + chunk):
+        data = tail + chunk
+        if any(hint in data for hint in hints or (b"",)) and pattern.search(data):
             return True
         tail = chunk[-16:]
     return False
@@ -309,7 +316,7 @@ def _xlsx_formulas(source, sheet_name: str) -> dict[tuple[int, int], str]:
             if path is None or path not in archive.namelist():
                 return {}
             with archive.open(path) as member:
-                if not _contains(member, _FORMULA_TAG):
+                if not _contains(member, _FORMULA_TAG, _FORMULA_HINTS):
                     return {}
             found = {}
             with archive.open(path) as member:

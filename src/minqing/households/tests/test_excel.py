@@ -3,6 +3,7 @@ numbers, what calamine leaves out (merged and formula cells), and streaming .xls
 
 import datetime
 import io
+import re
 import zipfile
 
 import pytest
@@ -87,6 +88,27 @@ def test_xlsx_merged_and_formula_cells_are_reported(tmp_path):
     assert rows[2] == (3, ["张三", "13812345678"])
     assert rows[3] == (4, ["张三", "13900000000"])  # under the merged cell: its value
     assert CellRange(1, 1, 1, 3).label == "A1:C1"
+
+
+def test_a_formula_is_found_when_the_sheet_xml_prefixes_its_namespace(tmp_path):
+    # Some writers spell the sheet's tags <x:c>, <x:f>: the scan for formulas must see them.
+    def build(book, sheet):
+        sheet.write_row(0, 0, ["姓名", "电话"])
+        sheet.write_formula(1, 1, '="138"&"12345678"', None, "13812345678")
+
+    plain = _xlsx(tmp_path, build)
+    prefixed = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(prefixed, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                text = re.sub(r"<(/?)(?!\?)(\w+)", r"<\1x:\2", text)
+                data = text.replace('xmlns="', 'xmlns:x="', 1).encode()
+                assert "<x:f>" in text
+            target.writestr(item, data)
+
+    assert read_rows(str(prefixed), "t.xlsx").formulas == {(2, 2): '="138"&"12345678"'}
 
 
 def test_ods_is_read_with_its_merged_and_formula_cells(tmp_path):

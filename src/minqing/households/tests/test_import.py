@@ -609,6 +609,38 @@ def test_the_cleaning_pool_gives_the_same_rows(cast, today, tmp_path):
     ]
 
 
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_the_pool_reads_chunks_of_a_sheet_as_this_process_would(
+    cast, today, tmp_path, monkeypatch, suffix
+):
+    # An .xlsx is held in memory: each worker reads its own chunks' rows from the sheet it
+    # inherited. A .csv's rows are read here and sent. Small chunks: many of them, with a
+    # blank row, a row under a merged range across a chunk's edge and an unnamed column.
+    monkeypatch.setattr("minqing.households.importer.POOL_CHUNK", 7)
+    rows = roll(40)
+    rows[20] = [""] * len(HEADERS)
+    rows[33] = [*rows[33], "备注"]
+    rows[16][COL["所属村（社区）"]] = rows[17][COL["所属村（社区）"]] = "不存在村"
+    if suffix == ".xlsx":
+        path = xlsx_with(tmp_path / "roll.xlsx", rows, header=[*HEADERS, ""], merged=["K15:K17"])
+    else:
+        path = write(tmp_path / "roll.csv", rows, header=[*HEADERS, ""])
+
+    alone = parse_roll(path, path.name, processes=1)
+    pooled = parse_roll(path, path.name, processes=2)
+
+    def seen(parsed):  # not the ciphers: each encryption is different
+        return [
+            (r.number, r.person and r.person.id_hash, r.errors, r.household, r.head_hash)
+            for r in parsed.rows
+        ]
+
+    assert seen(pooled) == seen(alone)
+    assert len(alone.rows) == 119
+    assert [(r.row, r.column) for r in pooled.file_refusals] == [(1, "R")]
+    assert pooled.file_refusals == alone.file_refusals
+
+
 @pytest.mark.parametrize("processes", [1, 2])
 def test_a_bad_cell_repeated_on_every_row_is_refused_on_every_row(cast, today, tmp_path, processes):
     # Each (column, text) is parsed once per import: the reason must still reach every row.
