@@ -25,6 +25,7 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
     start = datetime.datetime.fromisoformat(spec["start"] + "T08:00:00+08:00")
     n = 0
     batch = spec.get("batch", 1)
+    connection = "keep-alive" if spec.get("keep_alive", True) else "close"
     try:
         while time.perf_counter() < stop_at:
             # Eleven minutes apart: one cadre, one village at a time, never an impossible trip.
@@ -47,7 +48,7 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
             head = (
                 f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Authorization: Bearer {entry['token']}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: {connection}\r\n\r\n"
             ).encode()
             t = time.perf_counter()
             if writer is None:  # the first request, or the server closed the last connection
@@ -74,6 +75,7 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
                 continue
             latencies.append(time.perf_counter() - t)
             counts["requests"] += 1
+            counts["per_client"][index] += 1
             created = json.loads(payload).get("created", 1) if batch > 1 and status == 200 else 1
             if status in (200, 201) and created == batch:
                 counts["ok"] += batch
@@ -115,6 +117,7 @@ def server_cpu(cpu: dict) -> tuple[float, float]:
 async def main():
     spec = json.loads(sys.stdin.read())
     latencies, counts = [], {"requests": 0, "ok": 0, "errors": 0}
+    counts["per_client"] = [0] * len(spec["clients"])
     warm_until = time.perf_counter() + spec.get("warmup", 3)
     stop_at = warm_until + spec["seconds"]
     cpu = spec.get("cpu") if Path("/proc/self/stat").exists() else None

@@ -407,6 +407,11 @@ def _post_on(label: str) -> Result:
             str(threads),
             "--keep-alive",
             "30",
+            *(
+                ["--worker-connections", capped]
+                if (capped := os.environ.get("BENCH_POST_WORKER_CONNECTIONS"))
+                else []
+            ),
             "--log-level",
             "warning",
         ],
@@ -436,7 +441,8 @@ def _post_on(label: str) -> Result:
         note = (
             f"{what}: {stats['requests']:,} requests, {stats['errors']:,} errors, "
             f"{rate:,.0f} visits/s, {stats['requests'] / stats['seconds']:,.0f} requests/s, "
-            f"p50 {stats['p50'] * 1000:.1f} ms, p99 {stats['p99'] * 1000:.1f} ms -> "
+            f"p50 {stats['p50'] * 1000:.1f} ms, p99 {stats['p99'] * 1000:.1f} ms, "
+            f"requests per client {min(stats['per_client'])}–{max(stats['per_client'])} -> "
             f"{'OK' if met else 'MISSED'}"
         )
         if "cpu" in stats and stats["requests"]:
@@ -484,6 +490,7 @@ def _drive(port: int, info: dict, plan: list[dict], batch: int, cpu: dict) -> di
         "seconds": POST_SECONDS,
         "warmup": 10,
         "batch": batch,
+        "keep_alive": os.environ.get("BENCH_POST_KEEPALIVE", "1") != "0",
         "campaign": info["campaign"],
         "clients": plan,
         "start": (
