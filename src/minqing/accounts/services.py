@@ -278,7 +278,7 @@ def token_authenticate(raw: str) -> User | None:
     # Hand-written: this runs on every API call, where the ORM's building of the same join
     # cost twice the query (bench/outreach.py, outreach.post). "stale": the token's use was
     # last recorded over a minute ago (at most one write a minute, however busy the script).
-    with connection.cursor() as cursor:
+    with statements.cursor() as cursor:
         cursor.execute(
             f"SELECT {statements.columns(User, 'u')}, t.id,"
             f" (t.last_used_at IS NULL OR t.last_used_at < %s)"

@@ -89,15 +89,15 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
 
 
 def _pg_options(options: dict[str, str]) -> dict:
-    """Server-side parameter binding with prepared statements by default: a statement run
-    five times on a connection is parsed and planned once (psycopg's prepare_threshold), which
-    halved PostgreSQL's CPU for each visit posted (bench/outreach.py). Behind a pooler in
-    transaction mode (PgBouncer < 1.21), turn them off with ``?prepare_threshold=none`` or
-    ``?server_side_binding=false`` in DATABASE_URL."""
+    """Parameters bound on the server, so that the statements of the paths that run on every
+    request (lib/statements.py) can be prepared: parsed and planned once per connection. Other
+    statements are planned each time (psycopg's prepare_threshold stays off unless given).
+    Behind a pooler in transaction mode that cannot keep prepared statements (PgBouncer <
+    1.21), ``?server_side_binding=false`` in DATABASE_URL turns both off."""
     binding = options.pop("server_side_binding", "true").strip().lower()
     if binding not in _TRUE | _FALSE:
         raise ImproperlyConfigured(f"DATABASE_URL server_side_binding={binding!r} is not a boolean")
-    threshold = options.pop("prepare_threshold", "5").strip().lower()
+    threshold = options.pop("prepare_threshold", "none").strip().lower()
     try:
         prepare = None if threshold in ("none", "") else int(threshold)
     except ValueError:

@@ -758,7 +758,7 @@ def _enrolment_and_matches(campaign, household, data: VisitInput, actor) -> tupl
     ]
     visits, enrolments = Visit._meta.db_table, Enrolment._meta.db_table
     lock = " FOR UPDATE OF e" if connection.features.has_select_for_update_of else ""
-    with connection.cursor() as cursor:
+    with statements.cursor() as cursor:
         cursor.execute(
             f"SELECT {statements.columns(Enrolment, 'e')}, v.id, v.client_id, v.author_id"
             f" FROM {enrolments} e LEFT JOIN {visits} v ON {matches.format(v='v')}"

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from minqing.audit.models import AuditLog
@@ -63,15 +63,15 @@ def test_together_runs_every_statement_in_order_in_the_transaction(db, cast):
     ]
 
 
-def test_postgresql_prepares_statements_unless_told_not_to():
+def test_postgresql_binds_on_the_server_unless_told_not_to():
     base = Path("/")
     on = database_from_url("postgresql://u@h:5432/n", base_dir=base)["OPTIONS"]
-    assert on == {"server_side_binding": True, "prepare_threshold": 5}
+    assert on == {"server_side_binding": True, "prepare_threshold": None}
     off = database_from_url(
-        "postgresql://u@h/n?prepare_threshold=none&server_side_binding=false&sslmode=require",
+        "postgresql://u@h/n?prepare_threshold=3&server_side_binding=false&sslmode=require",
         base_dir=base,
     )["OPTIONS"]
-    assert off == {"server_side_binding": False, "prepare_threshold": None, "sslmode": "require"}
+    assert off == {"server_side_binding": False, "prepare_threshold": 3, "sslmode": "require"}
     with pytest.raises(ImproperlyConfigured, match="server_side_binding"):
         database_from_url("postgresql://u@h/n?server_side_binding=maybe", base_dir=base)
 
@@ -87,3 +87,17 @@ def test_get_each_reads_several_rows_in_one_statement_or_none(db, cast, django_a
     assert (
         statements.get_each((user_model, {"id": cast.admin.pk}), (user_model, {"id": -1})) is None
     )
+
+
+def test_only_the_statements_built_here_are_prepared(db, cast):
+    user_model = type(cast.admin)
+    for _ in range(6):
+        assert statements.get_one(user_model, id=cast.admin.pk) == cast.admin
+        assert user_model.objects.filter(reach__startswith="1306").count() >= 1
+    if connection.vendor != "postgresql":
+        return  # SQLite has no prepared statements to see
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("accounts_user" in s and " t0" in s for s in prepared)
+    assert not any("LIKE" in s for s in prepared)  # the ORM's filter: planned each time
