@@ -10,8 +10,12 @@
 - ``outsider``   周强, county admin of 永清县 (131023), which has a 万全庄村 of its own
 """
 
+import threading
 from dataclasses import dataclass
 from functools import cache
+
+from django.core.exceptions import ValidationError
+from django.db import connection
 
 from minqing.accounts.models import User
 from minqing.accounts.roles import Role
@@ -88,3 +92,25 @@ def build_cast() -> Cast:
         viewer=_user("viewer", "孙丽", Role.VIEWER, ZHUOZHOU),
         outsider=_user("outsider", "周强", Role.COUNTY_ADMIN, YONGQING, personal=True),
     )
+
+
+def run_at_once(*calls):
+    """Run the calls in threads released together; each result or error message."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait()
+            results[i] = call()
+        except ValidationError as error:
+            results[i] = error.messages[0]
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

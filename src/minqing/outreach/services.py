@@ -734,47 +734,32 @@ def _check_visit(campaign: Campaign, household: Household, data: VisitInput) -> 
 
 
 def _enrolment_and_matches(campaign, household, data: VisitInput, actor) -> tuple:
-    """One round trip for three questions, asked for every visit posted: the household's
-    enrolment (locked: a concurrent post of the same entry waits for this one), the visit this
-    ``client_id`` already made (if any), and the author's visits in another village within
-    IMPOSSIBLE_WINDOW of this one. (enrolment or None, [(id, client_id, author id)]). Only ids
-    of visits are read, by hand-written SQL (the ORM's compiling of the OR cost more than the
-    query): both answers are rare, and their rows are fetched when they occur."""
-    if timezone.is_naive(data.visited_at):  # refused by _check_visit
-        return statements.get_one(
-            Enrolment, lock=True, campaign_id=campaign.pk, household_id=household.pk
-        ), []
-    adapt = connection.ops.adapt_datetimefield_value
-    matches = (
-        "{v}.client_id = %s OR ({v}.author_id = %s AND {v}.visited_at > %s"
-        " AND {v}.visited_at < %s AND {v}.region_id <> %s)"
+    """For every visit posted: the household's enrolment, locked (a concurrent post of the same
+    entry waits here for the first), then, in a statement of its own so that it sees what that
+    post committed, the visit this ``client_id`` already made (if any) and the author's visits
+    in another village within IMPOSSIBLE_WINDOW of this one. (enrolment or None, [(id,
+    client_id, author id)]). Only ids of visits are read, by hand-written SQL (the ORM's
+    compiling of the OR cost more than the query): both answers are rare, and their rows are
+    fetched when they occur."""
+    enrolment = statements.get_one(
+        Enrolment, lock=True, campaign_id=campaign.pk, household_id=household.pk
     )
-    params = [
-        data.client_id or None,
-        actor.pk,
-        adapt(data.visited_at - IMPOSSIBLE_WINDOW),
-        adapt(data.visited_at + IMPOSSIBLE_WINDOW),
-        household.region_id,
-    ]
-    visits, enrolments = Visit._meta.db_table, Enrolment._meta.db_table
-    lock = " FOR UPDATE OF e" if connection.features.has_select_for_update_of else ""
+    if timezone.is_naive(data.visited_at):  # refused by _check_visit
+        return enrolment, []
+    adapt = connection.ops.adapt_datetimefield_value
     with statements.cursor() as cursor:
         cursor.execute(
-            f"SELECT {statements.columns(Enrolment, 'e')}, v.id, v.client_id, v.author_id"
-            f" FROM {enrolments} e LEFT JOIN {visits} v ON {matches.format(v='v')}"
-            f" WHERE e.campaign_id = %s AND e.household_id = %s{lock}",
-            [*params, campaign.pk, household.pk],
+            f"SELECT id, client_id, author_id FROM {Visit._meta.db_table} WHERE client_id = %s"
+            " OR (author_id = %s AND visited_at > %s AND visited_at < %s AND region_id <> %s)",
+            [
+                data.client_id or None,
+                actor.pk,
+                adapt(data.visited_at - IMPOSSIBLE_WINDOW),
+                adapt(data.visited_at + IMPOSSIBLE_WINDOW),
+                household.region_id,
+            ],
         )
-        rows = cursor.fetchall()
-        if rows:
-            enrolment = statements.from_row(Enrolment, rows[0], "e")
-            return enrolment, [r[-3:] for r in rows if r[-3] is not None]
-        # Not enrolled (registered after the campaign began): the visits on their own.
-        cursor.execute(
-            f"SELECT id, client_id, author_id FROM {visits} WHERE {matches.format(v=visits)}",
-            params,
-        )
-        return None, cursor.fetchall()
+        return enrolment, cursor.fetchall()
 
 
 def _existing_and_near(data: VisitInput, actor, rows: list) -> tuple[Visit | None, list]:

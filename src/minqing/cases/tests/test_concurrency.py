@@ -1,40 +1,16 @@
 """Two people, or several sweeps, at the same moment: real threads on the real database."""
 
 import datetime
-import threading
 
 import time_machine
-from django.core.exceptions import ValidationError
-from django.db import connection
 
 from minqing.cases import services
 from minqing.cases.models import Case, CaseEvent, CaseLevel, Notification, Status
 from minqing.cases.selectors import my_cases
 from minqing.cases.tests.helpers import ready_to_close, village_case
+from minqing.testing import run_at_once
 
 TZ = datetime.timezone(datetime.timedelta(hours=8))
-
-
-def run_at_once(*calls):
-    """Run the calls in threads released together; each result or error message."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except ValidationError as error:
-            results[i] = error.messages[0]
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_two_people_press_close_at_once_one_wins(flushable_db, cast):
