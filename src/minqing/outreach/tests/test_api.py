@@ -114,6 +114,8 @@ def test_posting_one_visit_takes_a_fixed_number_of_statements(
 def test_posting_to_a_household_or_campaign_out_of_reach_is_404_and_writes_nothing(world, cast):
     entry = _entry(world, world.wang, "far-1")
     assert post(api(cast.outsider), "/api/outreach/visits", entry).status_code == 404
+    # 双塔街道's officer: the county's campaign is within reach, 刁窝镇's household is not.
+    assert post(api(cast.township), "/api/outreach/visits", entry).status_code == 404
     missing = {**entry, "household_id": world.wang.pk + 10_000}
     assert post(api(cast.paired), "/api/outreach/visits", missing).status_code == 404
     missing = {**entry, "campaign_id": world.campaign.pk + 10_000}
