@@ -3,6 +3,7 @@ from django.db import connection
 from django.test import Client
 
 from minqing.audit.triggers import create_triggers, drop_triggers
+from minqing.lib import workdays
 from minqing.testing import build_cast
 
 
@@ -17,6 +18,27 @@ def _fast_settings(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Background tasks (the roll import) run inline, within the request that enqueues them.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def _plain_weeks_after_the_library(request):
+    """Deadlines count working days, and the product refuses a year whose holidays nobody has
+    entered (lib/workdays.py). So that a test does not start failing each December when its
+    deadlines reach into the next year, a year after the holiday library's last one that the
+    test database does not hold counts here as plain weeks (Monday to Friday, no holidays).
+    Tests about the calendar itself opt out with ``@pytest.mark.real_calendar``."""
+    real = workdays._source
+    if request.node.get_closest_marker("real_calendar") or real is None:
+        yield
+        return
+
+    def source(year: int):
+        days = real(year)
+        return {} if days is None and year > workdays.LIB_LAST_YEAR else days
+
+    workdays.register_year_source(source)
+    yield
+    workdays.register_year_source(real)
 
 
 @pytest.fixture

@@ -296,12 +296,15 @@ def _today_visits(campaign: Campaign, today: datetime.date) -> int:
             other = next(e for e in group if e.region_id != group[0].region_id)
             picks = [group[0], other]
         for i, e in enumerate(picks):
+            visited_at = morning + datetime.timedelta(minutes=5 * i + 20 * n)
+            if visited_at > timezone.now():  # built early in the morning: not yet
+                continue
             visit_log(
                 actor=e.cadre,
                 campaign=campaign,
                 household=e.household,
                 data=VisitInput(
-                    visited_at=morning + datetime.timedelta(minutes=5 * i + 20 * n),
+                    visited_at=visited_at,
                     aspects=campaign.aspects[:2],
                     found="入户了解过冬准备情况",
                     client_id=f"demo-{campaign.pk}-{cadre_id}-{i}",

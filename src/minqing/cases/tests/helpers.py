@@ -1,21 +1,9 @@
 """Cases in a given state, made through the services as a user would."""
 
-import datetime
-from zoneinfo import ZoneInfo
-
-import time_machine
-
 from minqing.cases import services
 from minqing.cases.models import Case, Outcome, Rating
 from minqing.regions.models import Region
 from minqing.testing import WANQUANZHUANG
-
-# Deadlines count working days, and a year whose holidays nobody has entered is refused
-# (lib/workdays.py): a test whose deadlines reach weeks ahead runs in June 2026, clock ticking,
-# so that it does not start failing each December.
-in_a_known_year = time_machine.travel(
-    datetime.datetime(2026, 6, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai")), tick=True
-)
 
 
 def village_case(

@@ -5,7 +5,6 @@ from minqing.cases.models import Case, CaseEvent, Outcome, Status
 from minqing.cases.tests.helpers import (
     accepted_case,
     answered_case,
-    in_a_known_year,
     ready_to_close,
     village_case,
 )
@@ -143,8 +142,6 @@ def test_holidays_api_is_for_the_county_admin(cast, client_for):
     assert len(body["days"]) == 3
 
 
-# A petition's deadlines run weeks ahead: stay in a year the holiday library knows.
-@in_a_known_year
 def test_a_petitions_answer_and_notes_are_hidden_like_its_text(cast, client_for):
     case = accepted_case(cast, text="反映征地补偿款未足额发放", category="petition.visit")
     note, answer = "已约见上访人李某核实", "已协调补发补偿款"

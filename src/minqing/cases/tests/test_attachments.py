@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from minqing.audit.models import AuditLog
 from minqing.cases import services
 from minqing.cases.models import Attachment, Outcome, Rating
-from minqing.cases.tests.helpers import accepted_case, in_a_known_year, village_case
+from minqing.cases.tests.helpers import accepted_case, village_case
 
 LETTER = "上访信.txt"
 
@@ -38,8 +38,6 @@ def test_a_file_goes_up_and_comes_back_through_the_api(cast, client_for):
     assert Attachment.objects.filter(case=case).count() == 1
 
 
-# A petition's deadlines run weeks ahead: stay in a year the holiday library knows.
-@in_a_known_year
 def test_a_petitions_files_and_notes_are_withheld_and_each_full_view_audited(cast, client_for):
     case = accepted_case(cast, text="反映征地补偿款未足额发放", category="petition.visit")
     item = services.case_attach(actor=cast.village, case=case, upload=_upload())

@@ -46,6 +46,7 @@ def test_case_deadlines_across_the_2026_national_day_holiday(cast):
     assert case.escalate_at == end_of(D(2026, 10, 14))
 
 
+@pytest.mark.real_calendar
 def test_a_year_the_calendar_does_not_know_is_an_explicit_error(cast):
     with pytest.raises(workdays.UnknownYear, match="2027 年"):
         workdays.is_workday(D(2027, 1, 4))
@@ -65,6 +66,7 @@ ARRANGEMENT_2027 = """
 """
 
 
+@pytest.mark.real_calendar
 def test_a_county_admin_enters_the_next_years_arrangement(cast):
     with pytest.raises(PermissionDenied):
         services.holiday_year_save(
