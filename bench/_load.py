@@ -5,6 +5,13 @@ to /api/outreach/visits, and prints {requests, ok, errors, seconds, p50, p99} as
 requests after the warm-up (default 3 s, not counted). Plain asyncio sockets: no library
 between the measurement and the wire.
 
+Closed loop by default: each client sends its next request when the last one is answered, so
+the server runs flat out and the latency includes the queue (mean = clients / rate). With
+``rate`` (requests/s over all clients) the loop is open, as wrk2 does it: client i sends its
+k-th request at start + (i + k * clients) / rate, and the latency counts from that scheduled
+time, not from when the request went out; a server that falls behind is charged the wait of
+every request it delayed (no coordinated omission).
+
 With ``cpu`` (Linux), it also prints the CPU seconds spent over the same window by the server
 (the processes of group ``pgid``: gunicorn and its workers), by the PostgreSQL backends
 connected to ``database``, and by itself: on a machine shared with other work, CPU per request
@@ -26,8 +33,15 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
     n = 0
     batch = spec.get("batch", 1)
     connection = "keep-alive" if spec.get("keep_alive", True) else "close"
+    rate = spec.get("rate")
+    interval = len(spec["clients"]) / rate if rate else 0.0
+    scheduled = spec["began"] + index / rate if rate else 0.0
     try:
         while time.perf_counter() < stop_at:
+            if rate:
+                if scheduled >= stop_at:
+                    break
+                await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
             # Eleven minutes apart: one cadre, one village at a time, never an impossible trip.
             entries = []
             for _ in range(batch):
@@ -50,7 +64,8 @@ async def client(spec, entry, index, stop_at, latencies, counts, warm_until):
                 f"Authorization: Bearer {entry['token']}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: {connection}\r\n\r\n"
             ).encode()
-            t = time.perf_counter()
+            t = scheduled if rate else time.perf_counter()
+            scheduled += interval
             if writer is None:  # the first request, or the server closed the last connection
                 reader, writer = await asyncio.open_connection("127.0.0.1", spec["port"])
             writer.write(head + body)
@@ -118,7 +133,8 @@ async def main():
     spec = json.loads(sys.stdin.read())
     latencies, counts = [], {"requests": 0, "ok": 0, "errors": 0}
     counts["per_client"] = [0] * len(spec["clients"])
-    warm_until = time.perf_counter() + spec.get("warmup", 3)
+    spec["began"] = time.perf_counter()
+    warm_until = spec["began"] + spec.get("warmup", 3)
     stop_at = warm_until + spec["seconds"]
     cpu = spec.get("cpu") if Path("/proc/self/stat").exists() else None
     marks = {}
@@ -134,7 +150,8 @@ async def main():
         ),
         *([mark_after_warmup()] if cpu else []),
     )
-    elapsed = time.perf_counter() - warm_until
+    # Open loop: the requests counted are those scheduled in the window, whatever their wait.
+    elapsed = spec["seconds"] if spec.get("rate") else time.perf_counter() - warm_until
     if cpu:
         end = (*server_cpu(cpu), time.process_time())
         names = ("server", "database", "load")

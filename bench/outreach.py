@@ -17,8 +17,11 @@ outreach.post
     in another process (bench/_load.py) with 32 concurrent keep-alive clients for
     ``BENCH_POST_SECONDS`` (default 20 s). On PostgreSQL if given, else SQLite. Prints
     requests, errors, visits/s, p50/p99, and the CPU per request of the server, the database
-    backends and the load tool (the figure the machine's other load moves least). Target
-    ≥ 300 visits/s with p99 ≤ 100 ms.
+    backends and the load tool (the figure the machine's other load moves least). Three modes:
+    flat out (closed loop: the most visits/s; its latency is mostly queue, 32 ÷ rate on
+    average), 300 visits/s offered (open loop, latency from each request's scheduled time,
+    as wrk2 measures it), and batches of 10. Target ≥ 300 visits/s flat out and p99 ≤ 100 ms
+    at 300/s offered, 32 clients.
 """
 
 import atexit
@@ -380,7 +383,9 @@ def _post_on(label: str) -> Result:
     port = _free_port()
     env = dict(
         os.environ,
-        DATABASE_URL=url,
+        # Connections kept for the whole run: a backend that ends mid-run takes its CPU
+        # seconds out of the database's sum (60 s, the default, ends them in the third mode).
+        DATABASE_URL=f"{url}?conn_max_age=600" if label != "sqlite" else url,
         ALLOWED_HOSTS="127.0.0.1",
         MINQING_HTTPS="0",
         DJANGO_SETTINGS_MODULE="minqing.settings",
@@ -427,17 +432,24 @@ def _post_on(label: str) -> Result:
                 break
             except OSError:
                 time.sleep(0.2)
-        modes = [1, int(os.environ.get("BENCH_POST_BATCH", "10"))]
+        batch = int(os.environ.get("BENCH_POST_BATCH", "10"))
+        modes = {
+            "one visit per request": (1, None),
+            f"one visit per request at {POST_RATE_TARGET:g}/s offered": (1, POST_RATE_TARGET),
+            f"batches of {batch}": (batch, None),
+        }
         cpu = {"pgid": server.pid, "database": url.rsplit("/", 1)[1] if label != "sqlite" else None}
-        results = {batch: _drive(port, info, plan, batch, cpu) for batch in modes}
+        results = {
+            what: _drive(port, info, plan, batch, cpu, rate, day)
+            for day, (what, (batch, rate)) in enumerate(modes.items())
+        }
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     figures, lines = [], []
-    for batch, stats in results.items():
+    for what, stats in results.items():
         rate = stats["ok"] / stats["seconds"]
         met = rate >= POST_RATE_TARGET and stats["p99"] <= POST_P99_TARGET and not stats["errors"]
-        what = "one visit per request" if batch == 1 else f"batches of {batch}"
         note = (
             f"{what}: {stats['requests']:,} requests, {stats['errors']:,} errors, "
             f"{rate:,.0f} visits/s, {stats['requests'] / stats['seconds']:,.0f} requests/s, "
@@ -464,38 +476,42 @@ def _post_on(label: str) -> Result:
                 note=note,
             )
         )
-    single = results[1]
-    single_rate = single["ok"] / single["seconds"]
+    # The rate is the closed loop's (the most the server does); the p99 is the open loop's at
+    # the target rate (the latency a cadre meets while the county posts 300 visits/s).
+    closed, opened = list(results.values())[:2]
+    single_rate = closed["ok"] / closed["seconds"]
     return Result(
         name=f"outreach.post.{label}",
         workload=f"{info['households']:,} households, {info['visits']:,} visits loaded; "
         f"{clients} concurrent clients, {POST_SECONDS:g} s per mode after a 10 s warm-up; "
         f"gunicorn {workers} workers x {threads} threads",
-        ours=figures[0],
-        # The seconds compared are the p99; a rate below target fails the line as well.
+        ours=figures[1],
+        # The seconds compared are the p99 at the target rate; a closed-loop rate below the
+        # target, or an error, fails the line as well.
         target_seconds=POST_P99_TARGET
-        if single_rate >= POST_RATE_TARGET and not single["errors"]
+        if single_rate >= POST_RATE_TARGET and not closed["errors"] and not opened["errors"]
         else 0.0,
-        target_label=f"one visit per request: >= {POST_RATE_TARGET:g} visits/s, p99 <= "
-        f"{POST_P99_TARGET * 1000:g} ms, no errors (measured {single_rate:,.0f}/s)",
+        target_label=f"one visit per request: >= {POST_RATE_TARGET:g} visits/s flat out "
+        f"(measured {single_rate:,.0f}/s), p99 <= {POST_P99_TARGET * 1000:g} ms at "
+        f"{POST_RATE_TARGET:g}/s offered, no errors",
         figures=figures,
         notes=lines,
     )
 
 
-def _drive(port: int, info: dict, plan: list[dict], batch: int, cpu: dict) -> dict:
+def _drive(port, info, plan, batch: int, cpu: dict, rate: float | None, mode: int) -> dict:
     spec = {
         "cpu": cpu,
         "port": port,
         "seconds": POST_SECONDS,
         "warmup": 10,
         "batch": batch,
+        "rate": rate,
         "keep_alive": os.environ.get("BENCH_POST_KEEPALIVE", "1") != "0",
         "campaign": info["campaign"],
         "clients": plan,
-        "start": (
-            datetime.date.today() - datetime.timedelta(days=89 - 40 * (batch > 1))
-        ).isoformat(),
+        # Each mode posts on its own days, 20 apart: a cadre's visits 11 minutes apart.
+        "start": (datetime.date.today() - datetime.timedelta(days=89 - 20 * mode)).isoformat(),
     }
     out = subprocess.run(
         [sys.executable, "-m", "bench._load"],
