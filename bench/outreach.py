@@ -381,6 +381,8 @@ def _post_on(label: str) -> Result:
     plan = _post_plan(info, clients)
     close_database()
     port = _free_port()
+    # The server serves no static file here; an empty folder keeps WhiteNoise from warning.
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     env = dict(
         os.environ,
         # Connections kept for the whole run: a backend that ends mid-run takes its CPU
