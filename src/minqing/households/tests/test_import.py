@@ -609,12 +609,12 @@ def test_the_cleaning_pool_gives_the_same_rows(cast, today, tmp_path):
     ]
 
 
-@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods", ".csv"])
 def test_the_pool_reads_chunks_of_a_sheet_as_this_process_would(
     cast, today, tmp_path, monkeypatch, suffix
 ):
-    # An .xlsx is held in memory: each worker reads its own chunks' rows from the sheet it
-    # inherited. A .csv's rows are read here and sent. Small chunks: many of them, with a
+    # An .xlsx or .ods is held in memory: each worker reads its own chunks' rows from the
+    # sheet it inherited. A .csv's rows are read here and sent. Small chunks: many of them, with a
     # blank row, a row under a merged range across a chunk's edge and an unnamed column.
     monkeypatch.setattr("minqing.households.importer.POOL_CHUNK", 7)
     rows = roll(40)
@@ -624,7 +624,7 @@ def test_the_pool_reads_chunks_of_a_sheet_as_this_process_would(
     if suffix == ".xlsx":
         path = xlsx_with(tmp_path / "roll.xlsx", rows, header=[*HEADERS, ""], merged=["K15:K17"])
     else:
-        path = write(tmp_path / "roll.csv", rows, header=[*HEADERS, ""])
+        path = write(tmp_path / f"roll{suffix}", rows, header=[*HEADERS, ""])
 
     alone = parse_roll(path, path.name, processes=1)
     pooled = parse_roll(path, path.name, processes=2)
