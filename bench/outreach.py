@@ -13,7 +13,8 @@ outreach.coverage
 
 outreach.post
     ``POST /api/outreach/visits`` (one visit per request, a token per cadre, each cadre posting
-    to their own households) through gunicorn on loopback, driven by a small asyncio load tool
+    to their own households) through gunicorn (3 workers × 4 threads, ``--reuse-port``) on
+    loopback, driven by a small asyncio load tool
     in another process (bench/_load.py) with 32 concurrent keep-alive clients for
     ``BENCH_POST_SECONDS`` (default 20 s). On PostgreSQL if given, else SQLite. Prints
     requests, errors, visits/s, p50/p99, and the CPU per request of the server, the database
@@ -414,6 +415,9 @@ def _post_on(label: str) -> Result:
             str(threads),
             "--keep-alive",
             "30",
+            # A listening socket per worker, as the README serves it: with one shared socket
+            # the clients, connecting at once, could all land on one worker (one core).
+            *(["--reuse-port"] if os.environ.get("BENCH_POST_REUSE_PORT", "1") != "0" else []),
             *(
                 ["--worker-connections", capped]
                 if (capped := os.environ.get("BENCH_POST_WORKER_CONNECTIONS"))
