@@ -14,9 +14,8 @@ outreach.coverage
 outreach.post
     ``POST /api/outreach/visits`` (one visit per request, a token per cadre, each cadre posting
     to their own households) through gunicorn (3 workers × 4 threads, ``--reuse-port``) on
-    loopback, driven by a small asyncio load tool
-    in another process (bench/_load.py) with 32 concurrent keep-alive clients for
-    ``BENCH_POST_SECONDS`` (default 20 s). On PostgreSQL if given, else SQLite. Prints
+    loopback, driven by a small asyncio load tool in another process (bench/_load.py) with 32
+    concurrent keep-alive clients for ``BENCH_POST_SECONDS`` (default 20 s). On PostgreSQL if given, else SQLite. Prints
     requests, errors, visits/s, p50/p99, and the CPU per request of the server, the database
     backends and the load tool (the figure the machine's other load moves least). Three modes:
     flat out (closed loop: the most visits/s; its latency is mostly queue, 32 ÷ rate on
