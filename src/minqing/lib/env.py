@@ -75,7 +75,8 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
         }
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's backend with a health check that asks the socket (lib/postgresql/base.py).
+            "ENGINE": "minqing.lib.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

@@ -17,13 +17,21 @@ for the values given, and PostgreSQL's generic plan for a prepared statement may
 import contextlib
 import functools
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+
+
+def db():
+    """The default connection itself. ``django.db.connection`` is a proxy that looks the
+    connection up (a thread-local read) at each attribute, and these paths read dozens a
+    request (each field's ``get_db_prep_save`` among them)."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 @contextlib.contextmanager
 def cursor():
     """Django's cursor, whose statements psycopg prepares on first use (PostgreSQL with
     server-side binding, see lib/env.py; elsewhere as it is)."""
+    connection = db()
     with connection.cursor() as django_cursor:
         raw = connection.connection
         if connection.vendor != "postgresql" or not connection.settings_dict["OPTIONS"].get(
@@ -41,6 +49,7 @@ def cursor():
 @functools.cache
 def _insert(model, vendor: str) -> tuple[list, str, bool]:
     """(fields, SQL, returns the key) for an INSERT of every concrete field but the key."""
+    connection = db()
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     returning = connection.features.can_return_columns_from_insert
@@ -56,6 +65,7 @@ def _insert(model, vendor: str) -> tuple[list, str, bool]:
 
 def insert(instance):
     """Write a new model instance (its key given by the database) and return it, saved."""
+    connection = db()
     fields, sql, returning = _insert(type(instance), connection.vendor)
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     with cursor() as c:
@@ -68,6 +78,7 @@ def insert(instance):
 
 def insert_statement(instance) -> tuple[str, list]:
     """The INSERT of ``insert()`` for ``together()``, whose statements return nothing."""
+    connection = db()
     fields, sql, returning = _insert(type(instance), connection.vendor)
     if returning:
         sql = sql.rsplit(" RETURNING ", 1)[0]
@@ -81,7 +92,7 @@ def together(statements: list[tuple[str, list]]) -> None:
     They see the same snapshot there: none may depend on another's effect, and no two may
     write the same row. SQLite, in the same process, runs them one by one."""
     with cursor() as c:
-        if connection.vendor == "postgresql" and len(statements) > 1:
+        if db().vendor == "postgresql" and len(statements) > 1:
             *first, (last, _p) = statements
             heads = ", ".join(f"s{n} AS ({sql})" for n, (sql, _p) in enumerate(first))
             c.execute(f"WITH {heads} {last}", [p for _s, params in statements for p in params])
@@ -93,6 +104,7 @@ def together(statements: list[tuple[str, list]]) -> None:
 @functools.cache
 def _reader(model, alias: str, vendor: str) -> tuple[str, list]:
     """(the select list of the model's columns, each column's converters)."""
+    connection = db()
     quote = connection.ops.quote_name
     fields = model._meta.concrete_fields
     columns = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
@@ -108,12 +120,13 @@ def _reader(model, alias: str, vendor: str) -> tuple[str, list]:
 def columns(model, alias: str) -> str:
     """The model's columns, qualified by ``alias``, for a hand-written SELECT whose first
     values ``from_row`` turns into an instance."""
-    return _reader(model, alias, connection.vendor)[0]
+    return _reader(model, alias, db().vendor)[0]
 
 
 def from_row(model, row, alias: str):
     """The instance from a row that starts with ``columns(model, alias)``, its values
     converted as the ORM converts them."""
+    connection = db()
     converters = _reader(model, alias, connection.vendor)[1]
     values = []
     for value, (col, convert) in zip(row, converters, strict=False):
@@ -127,6 +140,7 @@ def from_row(model, row, alias: str):
 def _select(shape: tuple, lock: bool, vendor: str) -> str:
     """SELECT the rows of ``shape`` ((model, key names), ...) as a cross join of one-row
     lookups, aliased t0, t1, ..."""
+    connection = db()
     quote = connection.ops.quote_name
     heads, tables, where = [], [], []
     for n, (model, keys) in enumerate(shape):
@@ -142,6 +156,7 @@ def get_each(*lookups: tuple, lock: bool = False) -> tuple | None:
     {"id": 2}))`` gives (campaign, household), or None when any of them is missing.
     ``lock``: SELECT ... FOR UPDATE where the database has it (SQLite's write transactions
     are serial anyway)."""
+    connection = db()
     shape = tuple((model, tuple(keys)) for model, keys in lookups)
     params = [
         model._meta.get_field(k).get_db_prep_value(v, connection)
@@ -168,6 +183,7 @@ def get_one(model, *, lock: bool = False, **keys):
 
 @functools.cache
 def _update(model, names: tuple[str, ...], vendor: str) -> tuple[list, str]:
+    connection = db()
     quote = connection.ops.quote_name
     fields = [model._meta.get_field(n) for n in names]
     sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
@@ -177,6 +193,7 @@ def _update(model, names: tuple[str, ...], vendor: str) -> tuple[list, str]:
 
 def update_statement(instance, names: tuple[str, ...]) -> tuple[str, list]:
     """``instance.save(update_fields=names)`` as a statement for ``together()``."""
+    connection = db()
     fields, sql = _update(type(instance), names, connection.vendor)
     values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
     return sql, [*values, instance.pk]

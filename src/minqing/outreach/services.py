@@ -746,7 +746,7 @@ def _enrolment_and_matches(campaign, household, data: VisitInput, actor) -> tupl
     )
     if timezone.is_naive(data.visited_at):  # refused by _check_visit
         return enrolment, []
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = statements.db().ops.adapt_datetimefield_value
     with statements.cursor() as cursor:
         cursor.execute(
             f"SELECT id, client_id, author_id FROM {Visit._meta.db_table} WHERE client_id = %s"
@@ -813,6 +813,7 @@ def _bump(
     where a compiled ``update()`` (and a savepoint, insert and retry for a day's first visit)
     cost more than the rest of the request. The key must be the model's unique constraint.
     """
+    connection = statements.db()
     names = tuple(rows[0])
     sql = _bump_sql(model, names, tuple(add), tuple(latest), len(rows), connection.vendor)
     fields = [(n, model._meta.get_field(n)) for n in names]
