@@ -88,12 +88,14 @@ NINJA_MESSAGES = {
 }
 
 
+# First: a path is matched against each pattern before its own, and a phone's visits are most
+# of the API's requests.
+api.add_router("/outreach", "minqing.outreach.api.router")
 api.add_router("/me", "minqing.accounts.api.router")
 api.add_router("/regions", "minqing.regions.api.router")
 api.add_router("/households", "minqing.households.api.households")
 api.add_router("/people", "minqing.households.api.people")
 api.add_router("/categories", "minqing.households.api.categories")
 api.add_router("/grants", "minqing.households.api.grants")
-api.add_router("/outreach", "minqing.outreach.api.router")
 api.add_router("/cases", "minqing.cases.api.router")
 api.add_router("/relief", "minqing.relief.api.router")
