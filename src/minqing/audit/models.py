@@ -36,6 +36,7 @@ class AuditLog(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
+        db_index=False,  # audit_actor_at_idx leads with it (migration 0003)
     )
     # The name as it was at the time: a later rename of the user does not rewrite history.
     actor_name = models.CharField(_("操作人姓名"), max_length=150, blank=True)
