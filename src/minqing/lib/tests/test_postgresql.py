@@ -22,7 +22,12 @@ def _other() -> psycopg.Connection:
     nothing on Django's."""
     s = connection.settings_dict
     return psycopg.connect(
-        host=s["HOST"], port=s["PORT"] or None, user=s["USER"], dbname=s["NAME"], autocommit=True
+        host=s["HOST"],
+        port=s["PORT"] or None,
+        user=s["USER"],
+        password=s["PASSWORD"] or None,
+        dbname=s["NAME"],
+        autocommit=True,
     )
 
 
@@ -33,13 +38,14 @@ def _last_statement(pid: int) -> str:
 
 
 def test_a_live_connection_passes_without_a_statement(on_postgresql):
-    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'before the check'")
     pid = connection.connection.info.backend_pid
-    before = _last_statement(pid)
+    assert _last_statement(pid) == "SELECT 'before the check'"
     assert connection.is_usable()
     assert connection.is_usable()
     # The server saw no new statement on this connection: the check asked the socket.
-    assert _last_statement(pid) == before
+    assert _last_statement(pid) == "SELECT 'before the check'"
 
 
 def test_a_connection_the_server_ended_is_replaced_before_the_next_query(on_postgresql):

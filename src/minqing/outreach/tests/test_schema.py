@@ -10,12 +10,8 @@ from django.db import connection
 def test_no_single_column_index_repeats_a_composite_ones_lead(db, table):
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, table)
-    indexes = [c for c in constraints.values() if c["index"] and not c["unique"]]
-    leads = {c["columns"][0] for c in indexes if len(c["columns"]) > 1}
-    single = {
-        name: c["columns"][0]
-        for name, c in constraints.items()
-        if c["index"] and not c["unique"] and len(c["columns"]) == 1
-    }
+    indexes = {n: c["columns"] for n, c in constraints.items() if c["index"] and not c["unique"]}
+    leads = {columns[0] for columns in indexes.values() if len(columns) > 1}
     assert leads  # the composite indexes are there
-    assert {name: column for name, column in single.items() if column in leads} == {}
+    repeated = {n: c for n, c in indexes.items() if len(c) == 1 and c[0] in leads}
+    assert repeated == {}
