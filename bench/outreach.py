@@ -452,15 +452,24 @@ def _post_on(label: str) -> Result:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     figures, lines = [], []
-    for what, stats in results.items():
+    for n, (what, stats) in enumerate(results.items()):
         rate = stats["ok"] / stats["seconds"]
-        met = rate >= POST_RATE_TARGET and stats["p99"] <= POST_P99_TARGET and not stats["errors"]
+        # Each mode is judged on its part of the target: the rate flat out (where the latency
+        # is 32 / rate whatever the server does), the p99 at the rate offered; batches have none.
+        verdict = (
+            f"rate >= {POST_RATE_TARGET:g}/s",
+            f"p99 <= {POST_P99_TARGET * 1000:g} ms",
+            None,
+        )[min(n, 2)]
+        met = not stats["errors"] and (
+            rate >= POST_RATE_TARGET if n == 0 else stats["p99"] <= POST_P99_TARGET
+        )
         note = (
             f"{what}: {stats['requests']:,} requests, {stats['errors']:,} errors, "
             f"{rate:,.0f} visits/s, {stats['requests'] / stats['seconds']:,.0f} requests/s, "
             f"p50 {stats['p50'] * 1000:.1f} ms, p99 {stats['p99'] * 1000:.1f} ms, "
             f"requests per client {min(stats['per_client'])}–{max(stats['per_client'])} -> "
-            f"{'OK' if met else 'MISSED'}"
+            + (f"{verdict}: {'OK' if met else 'MISSED'}" if verdict else "no target")
         )
         if "cpu" in stats and stats["requests"]:
             per = {k: v / stats["requests"] * 1000 for k, v in stats["cpu"].items()}
