@@ -354,6 +354,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _listening(port: int) -> int:
+    """How many sockets listen on this loopback port (Linux: /proc/net/tcp)."""
+    suffix = f":{port:04X}"
+    with open("/proc/net/tcp") as table:
+        next(table)
+        return sum(1 for line in table if (f := line.split())[1].endswith(suffix) and f[3] == "0A")
+
+
 def _post_plan(info: dict, clients: int) -> list[dict]:
     """A token per client (a cadre), and the cadre's households to post to."""
     from minqing.accounts.models import User
@@ -430,13 +438,14 @@ def _post_on(label: str) -> Result:
         start_new_session=True,
     )
     try:
+        # With --reuse-port each worker opens its own listening socket when it is forked, and
+        # a kept-alive connection stays with the socket that took it: clients connecting
+        # before the last worker listens would leave it idle (in a run seen here, a third of
+        # the server's cores). Wait for every worker's socket.
+        sockets = workers if "--reuse-port" in server.args else 1
         deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        while _listening(port) < sockets and time.time() < deadline:
+            time.sleep(0.2)
         batch = int(os.environ.get("BENCH_POST_BATCH", "10"))
         modes = {
             "one visit per request": (1, None),
