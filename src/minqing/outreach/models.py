@@ -85,7 +85,11 @@ class Campaign(models.Model):
 class Enrolment(models.Model):
     """A household in a campaign's scope (在册户), with the figures coverage counts."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="enrolments")
+    # No index of its own for the campaign or the cadre: the composite indexes below lead with
+    # them, and each visit posted rewrites this row (migration 0004).
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="enrolments", db_index=False
+    )
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="+")
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     visits = models.PositiveIntegerField(_("走访次数"), default=0)
@@ -95,7 +99,12 @@ class Enrolment(models.Model):
     next_due = models.DateField(_("应访日期"), null=True, blank=True)
     # The cadre currently paired with the household (a copy of the open Pairing).
     cadre = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     # The last visit promised something (a follow-up is due).
     promise_open = models.BooleanField(_("有待兑现的承诺"), default=False)

@@ -1,0 +1,83 @@
+"""Fewer indexes written for each visit posted, which inserts a visit and rewrites its
+household's enrolment (a new version of the row, with an entry in every index of the table,
+whenever ``next_due`` changes or the page is full).
+
+- The enrolment's single-column indexes on ``campaign_id`` and ``cadre_id``: the composite
+  indexes ``enrolment_campaign_region_idx`` and ``enrolment_cadre_idx`` lead with the same
+  columns. Dropped by name, as in 0003.
+- On PostgreSQL, the ``varchar_pattern_ops`` copies Django adds beside the indexes of text
+  columns, for ``LIKE 'x%'``: the visit's ``client_id`` and ``region_id`` and the enrolment's
+  ``region_id``. Client ids are looked up whole, and regions by range (``prefix_q``), which the
+  plain indexes serve."""
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+DROPPED = [
+    ("outreach_enrolment_campaign_id_038e49dd", "campaign_id"),
+    ("outreach_enrolment_cadre_id_53b98d18", "cadre_id"),
+]
+PATTERN_OPS = [
+    ("outreach_visit_client_id_9cedabf1_like", "outreach_visit", "client_id"),
+    ("outreach_visit_region_id_058cb17f_like", "outreach_visit", "region_id"),
+    ("outreach_enrolment_region_id_447bb04d_like", "outreach_enrolment", "region_id"),
+]
+
+
+def _pattern_ops(create: bool):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return  # SQLite has no such indexes
+        for name, table, column in PATTERN_OPS:
+            schema_editor.execute(
+                f'CREATE INDEX "{name}" ON "{table}" ("{column}" varchar_pattern_ops)'
+                if create
+                else f'DROP INDEX IF EXISTS "{name}"'
+            )
+
+    return run
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("outreach", "0003_visit_fewer_indexes"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    f'DROP INDEX IF EXISTS "{name}"',
+                    reverse_sql=f'CREATE INDEX "{name}" ON "outreach_enrolment" ("{column}")',
+                )
+                for name, column in DROPPED
+            ],
+            state_operations=[
+                migrations.AlterField(
+                    model_name="enrolment",
+                    name="cadre",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="enrolment",
+                    name="campaign",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrolments",
+                        to="outreach.campaign",
+                    ),
+                ),
+            ],
+        ),
+        migrations.RunPython(_pattern_ops(create=False), _pattern_ops(create=True)),
+    ]
