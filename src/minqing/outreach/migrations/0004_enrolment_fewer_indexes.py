@@ -14,6 +14,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from minqing.lib.migrations import drop_pattern_ops_indexes
+
 DROPPED = [
     ("outreach_enrolment_campaign_id_038e49dd", "campaign_id"),
     ("outreach_enrolment_cadre_id_53b98d18", "cadre_id"),
@@ -23,20 +25,6 @@ PATTERN_OPS = [
     ("outreach_visit_region_id_058cb17f_like", "outreach_visit", "region_id"),
     ("outreach_enrolment_region_id_447bb04d_like", "outreach_enrolment", "region_id"),
 ]
-
-
-def _pattern_ops(create: bool):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return  # SQLite has no such indexes
-        for name, table, column in PATTERN_OPS:
-            schema_editor.execute(
-                f'CREATE INDEX "{name}" ON "{table}" ("{column}" varchar_pattern_ops)'
-                if create
-                else f'DROP INDEX IF EXISTS "{name}"'
-            )
-
-    return run
 
 
 class Migration(migrations.Migration):
@@ -79,5 +67,5 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(_pattern_ops(create=False), _pattern_ops(create=True)),
+        drop_pattern_ops_indexes(*PATTERN_OPS),
     ]
