@@ -23,3 +23,22 @@ def drop_pattern_ops_indexes(*indexes: tuple[str, str, str]) -> migrations.RunPy
         return operation
 
     return migrations.RunPython(run(create=False), run(create=True))
+
+
+def drop_indexes(
+    table: str, *indexes: tuple[str, str], state_operations: list
+) -> migrations.SeparateDatabaseAndState:
+    """Drop (reversibly) single-column indexes of ``table`` by name, (index name, column),
+    with the ``state_operations`` that give the fields ``db_index=False``. By name, as Django
+    names them alike on SQLite and PostgreSQL: altering the fields would make SQLite copy the
+    whole table (and a copy of the audit table would lose its append-only triggers)."""
+    return migrations.SeparateDatabaseAndState(
+        database_operations=[
+            migrations.RunSQL(
+                f'DROP INDEX IF EXISTS "{name}"',
+                reverse_sql=f'CREATE INDEX "{name}" ON "{table}" ("{column}")',
+            )
+            for name, column in indexes
+        ],
+        state_operations=state_operations,
+    )

@@ -7,6 +7,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from minqing.lib.migrations import drop_indexes
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -15,14 +17,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(
-                    'DROP INDEX IF EXISTS "audit_auditlog_actor_id_20e70a27"',
-                    reverse_sql='CREATE INDEX "audit_auditlog_actor_id_20e70a27"'
-                    ' ON "audit_auditlog" ("actor_id")',
-                )
-            ],
+        drop_indexes(
+            "audit_auditlog",
+            ("audit_auditlog_actor_id_20e70a27", "actor_id"),
             state_operations=[
                 migrations.AlterField(
                     model_name="auditlog",

@@ -8,11 +8,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-DROPPED = [
-    ("outreach_visit_author_id_bc6f880e", "author_id"),
-    ("outreach_visit_campaign_id_654a4a0c", "campaign_id"),
-    ("outreach_visit_household_id_d8eb80db", "household_id"),
-]
+from minqing.lib.migrations import drop_indexes
 
 
 class Migration(migrations.Migration):
@@ -23,14 +19,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(
-                    f'DROP INDEX IF EXISTS "{name}"',
-                    reverse_sql=f'CREATE INDEX "{name}" ON "outreach_visit" ("{column}")',
-                )
-                for name, column in DROPPED
-            ],
+        drop_indexes(
+            "outreach_visit",
+            ("outreach_visit_author_id_bc6f880e", "author_id"),
+            ("outreach_visit_campaign_id_654a4a0c", "campaign_id"),
+            ("outreach_visit_household_id_d8eb80db", "household_id"),
             state_operations=[
                 migrations.AlterField(
                     model_name="visit",

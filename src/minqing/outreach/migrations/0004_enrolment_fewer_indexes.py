@@ -14,12 +14,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from minqing.lib.migrations import drop_pattern_ops_indexes
+from minqing.lib.migrations import drop_indexes, drop_pattern_ops_indexes
 
-DROPPED = [
-    ("outreach_enrolment_campaign_id_038e49dd", "campaign_id"),
-    ("outreach_enrolment_cadre_id_53b98d18", "cadre_id"),
-]
 PATTERN_OPS = [
     ("outreach_visit_client_id_9cedabf1_like", "outreach_visit", "client_id"),
     ("outreach_visit_region_id_058cb17f_like", "outreach_visit", "region_id"),
@@ -34,14 +30,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(
-                    f'DROP INDEX IF EXISTS "{name}"',
-                    reverse_sql=f'CREATE INDEX "{name}" ON "outreach_enrolment" ("{column}")',
-                )
-                for name, column in DROPPED
-            ],
+        drop_indexes(
+            "outreach_enrolment",
+            ("outreach_enrolment_campaign_id_038e49dd", "campaign_id"),
+            ("outreach_enrolment_cadre_id_53b98d18", "cadre_id"),
             state_operations=[
                 migrations.AlterField(
                     model_name="enrolment",
