@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -733,33 +733,52 @@ def _check_visit(campaign: Campaign, household: Household, data: VisitInput) -> 
     return photos
 
 
-def _enrolment_and_matches(campaign, household, data: VisitInput, actor) -> tuple:
-    """For every visit posted: the household's enrolment, locked (a concurrent post of the same
-    entry waits here for the first), then, in a statement of its own so that it sees what that
-    post committed, the visit this ``client_id`` already made (if any) and the author's visits
-    in another village within IMPOSSIBLE_WINDOW of this one. (enrolment or None, [(id,
-    client_id, author id)]). Only ids of visits are read, by hand-written SQL (the ORM's
-    compiling of the OR cost more than the query): both answers are rare, and their rows are
-    fetched when they occur."""
-    enrolment = statements.get_one(
-        Enrolment, lock=True, campaign_id=campaign.pk, household_id=household.pk
+@functools.cache
+def _enrolment_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    visit = Visit._meta
+    lock = connection.features.has_select_for_update_of  # SQLite: writes are serial anyway
+    return (
+        f"SELECT {statements.columns(Enrolment, 'e')}, v.{quote(visit.pk.column)}, v.client_id,"
+        f" v.author_id FROM {quote(Enrolment._meta.db_table)} e"
+        f" LEFT JOIN {quote(visit.db_table)} v ON v.client_id = %s OR (v.author_id = %s"
+        " AND v.visited_at > %s AND v.visited_at < %s AND v.region_id <> %s)"
+        " WHERE e.campaign_id = %s AND e.household_id = %s"
+        + (" " + connection.ops.for_update_sql(of=("e",)) if lock else "")
     )
-    if timezone.is_naive(data.visited_at):  # refused by _check_visit
-        return enrolment, []
-    adapt = statements.db().ops.adapt_datetimefield_value
+
+
+def _enrolment_and_matches(campaign, household, data: VisitInput, actor) -> tuple:
+    """For every visit posted, in one statement: the household's enrolment, locked (a
+    concurrent post of the same entry waits here for the first), and the visit this
+    ``client_id`` already made (if any) and the author's visits in another village within
+    IMPOSSIBLE_WINDOW of this one. (enrolment or None, [(id, client_id, author id)]). Only ids
+    of visits are read: both answers are rare, and their rows are fetched when they occur.
+
+    The visits are read as they were when the statement began, before a post of the same
+    ``client_id`` that held the lock committed: ``visit_log`` catches that one's duplicate key.
+    """
+    connection = statements.db()
+    adapt = connection.ops.adapt_datetimefield_value
+    aware = timezone.is_aware(data.visited_at)  # naive: refused by _check_visit
     with statements.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, client_id, author_id FROM {Visit._meta.db_table} WHERE client_id = %s"
-            " OR (author_id = %s AND visited_at > %s AND visited_at < %s AND region_id <> %s)",
+            _enrolment_sql(connection.vendor),
             [
                 data.client_id or None,
-                actor.pk,
+                actor.pk if aware else None,
                 adapt(data.visited_at - IMPOSSIBLE_WINDOW),
                 adapt(data.visited_at + IMPOSSIBLE_WINDOW),
                 household.region_id,
+                campaign.pk,
+                household.pk,
             ],
         )
-        return enrolment, cursor.fetchall()
+        rows = cursor.fetchall()
+    if not rows:
+        return None, []
+    enrolment = statements.from_row(Enrolment, rows[0], "e")
+    return enrolment, [row[-3:] for row in rows if row[-3] is not None]
 
 
 def _existing_and_near(data: VisitInput, actor, rows: list) -> tuple[Visit | None, list]:
@@ -849,23 +868,39 @@ def _flag_impossible(visit: Visit, near_ids: list[int]) -> None:
     )
 
 
-@transaction.atomic
 def visit_log(
     *, actor, campaign: Campaign, household: Household, data: VisitInput
 ) -> tuple[Visit, bool]:
     """Log a visit and count it; (visit, created). Posting the same ``client_id`` again
     returns the visit it made the first time, unchanged."""
+    try:
+        with transaction.atomic():
+            return _visit_log(actor, campaign, household, data)
+    except IntegrityError:
+        # Two posts of one client id at once: this one waited for the other's lock on the
+        # enrolment, read the visits before the other committed, and found the id taken when
+        # it wrote. Its transaction is undone; it answers as a repeated post does.
+        if not data.client_id:
+            raise
+        rows = Visit.objects.filter(client_id=data.client_id).values_list(
+            "id", "client_id", "author_id"
+        )
+        existing, _near = _existing_and_near(data, actor, list(rows))
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _visit_log(actor, campaign: Campaign, household: Household, data: VisitInput) -> tuple:
     require_write(actor, household.region_id)
     enrolment, matches = _enrolment_and_matches(campaign, household, data, actor)
+    if enrolment is None and campaign.covers(household.region_id):
+        campaign_enrol(campaign=campaign)  # a household registered after the campaign began
+        enrolment, matches = _enrolment_and_matches(campaign, household, data, actor)
     existing, near = _existing_and_near(data, actor, matches)
     if existing is not None:
         return existing, False
     photos = _check_visit(campaign, household, data)
-    if enrolment is None:  # a household registered after the campaign began
-        campaign_enrol(campaign=campaign)
-        enrolment = statements.get_one(
-            Enrolment, lock=True, campaign_id=campaign.pk, household_id=household.pk
-        )
     enrolment.visits += 1
     if enrolment.last_visit_at is None or data.visited_at >= enrolment.last_visit_at:
         enrolment.last_visit_at = data.visited_at

@@ -94,13 +94,13 @@ def test_posting_one_visit_and_reading_it_back(world, cast):
 def test_posting_one_visit_takes_a_fixed_number_of_statements(
     world, cast, django_assert_num_queries
 ):
-    """Token, campaign with household, the enrolment's lock, then the earlier visits (same client
-    id or an impossible trip), the visit, the bookkeeping (enrolment, three tallies, audit row:
-    one statement on PostgreSQL, five on SQLite), the needs, plus the savepoint pair of the
-    test's transaction."""
+    """Token, campaign with household, the enrolment's lock with the earlier visits (same
+    client id or an impossible trip), the visit, the bookkeeping (enrolment, three tallies,
+    audit row: one statement on PostgreSQL, five on SQLite), the needs, plus the savepoint pair
+    of the test's transaction."""
     client = api(cast.paired)
     post(client, "/api/outreach/visits", _entry(world, world.wang, "warm-up"))  # counters exist
-    with django_assert_num_queries(9 if connection.vendor == "postgresql" else 13):
+    with django_assert_num_queries(8 if connection.vendor == "postgresql" else 12):
         response = post(
             client,
             "/api/outreach/visits",
