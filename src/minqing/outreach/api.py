@@ -483,12 +483,12 @@ def visit_detail(request, visit_id: int):
 @router.post("/visits", response={201: VisitOut, 200: VisitOut}, summary="记录一次走访")
 def visit_new(request, data: VisitIn):
     user = request.user
-    campaign, household, can_write = selectors.get_campaign_and_household_for_user(
-        user, data.campaign_id, data.household_id
-    )
-    _require_write(can_write)
-    visit, created = services.visit_log(
-        actor=user, campaign=campaign, household=household, data=_input(data)
+    _require_write(user.can(Cap.WRITE))
+    visit, created = services.visit_post(
+        actor=user,
+        campaign_id=data.campaign_id,
+        household_id=data.household_id,
+        data=_input(data),
     )
     needs = visit.raised if created else list(visit.needs.all())
     return Status(201 if created else 200, _visit_out(visit, needs))

@@ -51,10 +51,14 @@ def get_campaign_and_household_for_user(user, campaign_pk, household_pk) -> tupl
     found = statements.get_each((Campaign, {"id": campaign_pk}), (Household, {"id": household_pk}))
     if found is None:
         raise Http404
-    campaign, household = found
+    require_reach(user, *found)
+    return *found, user.can(Cap.WRITE)
+
+
+def require_reach(user, campaign: Campaign, household: Household) -> None:
+    """404 unless the campaign and the household are both within the user's reach."""
     if not campaign.overlaps(user.reach) or not user.reaches(household.region_id):
         raise Http404
-    return campaign, household, user.can(Cap.WRITE)
 
 
 def visits_in_reach(user) -> QuerySet[Visit]:

@@ -30,7 +30,7 @@ from minqing.audit.services import audit_record, audit_row, diff, snapshot
 from minqing.households.models import Category, CategoryGrant, Household
 from minqing.lib import statements
 from minqing.lib.masking import mask_phone
-from minqing.outreach import hooks
+from minqing.outreach import hooks, selectors
 from minqing.outreach.models import (
     DEFAULT_ASPECTS,
     Amendment,
@@ -734,55 +734,60 @@ def _check_visit(campaign: Campaign, household: Household, data: VisitInput) -> 
 
 
 @functools.cache
-def _enrolment_sql(vendor: str) -> str:
+def _read_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     visit = Visit._meta
     lock = connection.features.has_select_for_update_of  # SQLite: writes are serial anyway
     return (
-        f"SELECT {statements.columns(Enrolment, 'e')}, v.{quote(visit.pk.column)}, v.client_id,"
-        f" v.author_id FROM {quote(Enrolment._meta.db_table)} e"
+        f"SELECT {statements.columns(Campaign, 'c')}, {statements.columns(Household, 'h')},"
+        f" {statements.columns(Enrolment, 'e')}, v.{quote(visit.pk.column)}, v.client_id,"
+        f" v.author_id FROM {quote(Campaign._meta.db_table)} c"
+        f" JOIN {quote(Household._meta.db_table)} h ON h.id = %s"
+        f" JOIN {quote(Enrolment._meta.db_table)} e ON e.campaign_id = c.id AND e.household_id = h.id"
         f" LEFT JOIN {quote(visit.db_table)} v ON v.client_id = %s OR (v.author_id = %s"
-        " AND v.visited_at > %s AND v.visited_at < %s AND v.region_id <> %s)"
-        " WHERE e.campaign_id = %s AND e.household_id = %s"
-        + (" " + connection.ops.for_update_sql(of=("e",)) if lock else "")
+        " AND v.visited_at > %s AND v.visited_at < %s AND v.region_id <> h.region_id)"
+        " WHERE c.id = %s" + (" " + connection.ops.for_update_sql(of=("e",)) if lock else "")
     )
 
 
-def _enrolment_and_matches(campaign, household, data: VisitInput, actor) -> tuple:
-    """For every visit posted, in one statement: the household's enrolment, locked (a
-    concurrent post of the same entry waits here for the first), and the visit this
+def _read(actor, campaign_pk: int, household_pk: int, data: VisitInput) -> tuple | None:
+    """For every visit posted, in one statement: the campaign, the household, its enrolment,
+    locked (a concurrent post of the same entry waits here for the first), and the visit this
     ``client_id`` already made (if any) and the author's visits in another village within
-    IMPOSSIBLE_WINDOW of this one. (enrolment or None, [(id, client_id, author id)]). Only ids
+    IMPOSSIBLE_WINDOW of this one. (campaign, household, enrolment, [(id, client_id, author
+    id)]), or None when the enrolment (or the campaign or the household) is missing. Only ids
     of visits are read: both answers are rare, and their rows are fetched when they occur.
 
     The visits are read as they were when the statement began, before a post of the same
-    ``client_id`` that held the lock committed: ``visit_log`` catches that one's duplicate key.
+    ``client_id`` that held the lock committed: ``_once`` catches that one's duplicate key.
     """
     connection = statements.db()
     adapt = connection.ops.adapt_datetimefield_value
     aware = timezone.is_aware(data.visited_at)  # naive: refused by _check_visit
     with statements.cursor() as cursor:
         cursor.execute(
-            _enrolment_sql(connection.vendor),
+            _read_sql(connection.vendor),
             [
+                household_pk,
                 data.client_id or None,
                 actor.pk if aware else None,
                 adapt(data.visited_at - IMPOSSIBLE_WINDOW),
                 adapt(data.visited_at + IMPOSSIBLE_WINDOW),
-                household.region_id,
-                campaign.pk,
-                household.pk,
+                campaign_pk,
             ],
         )
         rows = cursor.fetchall()
     if not rows:
-        return None, []
-    enrolment = statements.from_row(Enrolment, rows[0], "e")
-    return enrolment, [row[-3:] for row in rows if row[-3] is not None]
+        return None
+    found, start = [], 0
+    for model, alias in ((Campaign, "c"), (Household, "h"), (Enrolment, "e")):
+        found.append(statements.from_row(model, rows[0][start:], alias))
+        start += len(model._meta.concrete_fields)
+    return (*found, [row[-3:] for row in rows if row[-3] is not None])
 
 
 def _existing_and_near(data: VisitInput, actor, rows: list) -> tuple[Visit | None, list]:
-    """From ``_enrolment_and_matches``'s visits: the visit this ``client_id`` already made
+    """From ``_read``'s visits: the visit this ``client_id`` already made
     (refused if another author's), and the ids of the others."""
     same = [(pk, author) for pk, client_id, author in rows if client_id == data.client_id]
     if same and same[0][1] != actor.pk:
@@ -873,13 +878,44 @@ def visit_log(
 ) -> tuple[Visit, bool]:
     """Log a visit and count it; (visit, created). Posting the same ``client_id`` again
     returns the visit it made the first time, unchanged."""
+    return _once(actor, data, lambda: _log(actor, campaign, household, data))
+
+
+def _log(actor, campaign: Campaign, household: Household, data: VisitInput) -> tuple:
+    read = _read(actor, campaign.pk, household.pk, data)
+    if read is None and campaign.covers(household.region_id):
+        campaign_enrol(campaign=campaign)  # a household registered after the campaign began
+        read = _read(actor, campaign.pk, household.pk, data)
+    return _write(actor, campaign, household, data, *(read[2:] if read else (None, [])))
+
+
+def visit_post(*, actor, campaign_id: int, household_id: int, data: VisitInput) -> tuple:
+    """``visit_log`` given the ids (the API's post), with the campaign and the household read
+    in the statement that locks the enrolment; 404 if either is missing or out of reach."""
+
+    def post():
+        read = _read(actor, campaign_id, household_id, data)
+        if read is None:  # no enrolment: visit_log's way, which enrols the household
+            campaign, household, _w = selectors.get_campaign_and_household_for_user(
+                actor, campaign_id, household_id
+            )
+            return _log(actor, campaign, household, data)
+        campaign, household, enrolment, matches = read
+        selectors.require_reach(actor, campaign, household)
+        return _write(actor, campaign, household, data, enrolment, matches)
+
+    return _once(actor, data, post)
+
+
+def _once(actor, data: VisitInput, log) -> tuple[Visit, bool]:
+    """``log()`` in a transaction of its own (a savepoint inside one). Two posts of one client
+    id at once: the second waited for the first's lock on the enrolment, read the visits
+    before the first committed, and found the id taken when it wrote. Its transaction is
+    undone, and it answers as a repeated post does."""
     try:
         with transaction.atomic():
-            return _visit_log(actor, campaign, household, data)
+            return log()
     except IntegrityError:
-        # Two posts of one client id at once: this one waited for the other's lock on the
-        # enrolment, read the visits before the other committed, and found the id taken when
-        # it wrote. Its transaction is undone; it answers as a repeated post does.
         if not data.client_id:
             raise
         rows = Visit.objects.filter(client_id=data.client_id).values_list(
@@ -891,12 +927,9 @@ def visit_log(
         return existing, False
 
 
-def _visit_log(actor, campaign: Campaign, household: Household, data: VisitInput) -> tuple:
+def _write(actor, campaign, household, data: VisitInput, enrolment, matches) -> tuple:
+    """The visit, its counts and its audit row, from what ``_read`` found."""
     require_write(actor, household.region_id)
-    enrolment, matches = _enrolment_and_matches(campaign, household, data, actor)
-    if enrolment is None and campaign.covers(household.region_id):
-        campaign_enrol(campaign=campaign)  # a household registered after the campaign began
-        enrolment, matches = _enrolment_and_matches(campaign, household, data, actor)
     existing, near = _existing_and_near(data, actor, matches)
     if existing is not None:
         return existing, False

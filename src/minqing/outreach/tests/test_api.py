@@ -7,8 +7,9 @@ from django.db import connection
 from django.test import Client
 
 from minqing.accounts.services import token_create
-from minqing.outreach.models import Need, Pairing, Visit
+from minqing.outreach.models import Enrolment, Need, Pairing, Visit
 from minqing.outreach.selectors import coverage
+from minqing.outreach.tests.conftest import _household
 from minqing.testing import DIAOWO, WANQUANZHUANG
 
 
@@ -94,13 +95,13 @@ def test_posting_one_visit_and_reading_it_back(world, cast):
 def test_posting_one_visit_takes_a_fixed_number_of_statements(
     world, cast, django_assert_num_queries
 ):
-    """Token, campaign with household, the enrolment's lock with the earlier visits (same
-    client id or an impossible trip), the visit, the bookkeeping (enrolment, three tallies,
-    audit row: one statement on PostgreSQL, five on SQLite), the needs, plus the savepoint pair
-    of the test's transaction."""
+    """Token; the campaign, the household and its enrolment, locked, with the earlier visits
+    (same client id or an impossible trip); the visit; the bookkeeping (enrolment, three
+    tallies, audit row: one statement on PostgreSQL, five on SQLite); the needs; plus the
+    savepoint pair of the test's transaction."""
     client = api(cast.paired)
     post(client, "/api/outreach/visits", _entry(world, world.wang, "warm-up"))  # counters exist
-    with django_assert_num_queries(8 if connection.vendor == "postgresql" else 12):
+    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 11):
         response = post(
             client,
             "/api/outreach/visits",
@@ -109,6 +110,16 @@ def test_posting_one_visit_takes_a_fixed_number_of_statements(
     assert response.status_code == 201
     assert [n["text"] for n in response.json()["needs"]] == ["修屋顶"]
     assert Need.objects.filter(visit_id=response.json()["id"], text="修屋顶").count() == 1
+
+
+def test_a_household_registered_after_the_campaign_began_is_enrolled_when_visited(world, cast):
+    li = _household(WANQUANZHUANG, "李十", "万全庄村东街12号", 8)
+    assert not Enrolment.objects.filter(campaign=world.campaign, household=li).exists()
+    response = post(api(cast.paired), "/api/outreach/visits", _entry(world, li, "late-1"))
+    assert response.status_code == 201 and response.json()["round"] == 1
+    enrolment = Enrolment.objects.get(campaign=world.campaign, household=li)
+    assert enrolment.visits == 1
+    assert coverage(world.campaign, WANQUANZHUANG)[""].visits == 1
 
 
 def test_posting_to_a_household_or_campaign_out_of_reach_is_404_and_writes_nothing(world, cast):
