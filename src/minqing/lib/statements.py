@@ -136,8 +136,18 @@ def from_row(model, row, alias: str):
     return model.from_db(connection.alias, None, values)
 
 
+def from_joined_row(row, *parts: tuple) -> tuple:
+    """The instances from a row that starts with ``columns(model, alias)`` of each (model,
+    alias) in ``parts``, in that order."""
+    found, start = [], 0
+    for model, alias in parts:
+        found.append(from_row(model, row[start:], alias))
+        start += len(model._meta.concrete_fields)
+    return tuple(found)
+
+
 @functools.cache
-def _select(shape: tuple, lock: bool, vendor: str) -> str:
+def _select(shape: tuple, vendor: str) -> str:
     """SELECT the rows of ``shape`` ((model, key names), ...) as a cross join of one-row
     lookups, aliased t0, t1, ..."""
     connection = db()
@@ -147,15 +157,12 @@ def _select(shape: tuple, lock: bool, vendor: str) -> str:
         heads.append(columns(model, f"t{n}"))
         tables.append(f"{quote(model._meta.db_table)} t{n}")
         where += [f"t{n}.{quote(model._meta.get_field(k).column)} = %s" for k in keys]
-    sql = f"SELECT {', '.join(heads)} FROM {', '.join(tables)} WHERE {' AND '.join(where)}"
-    return sql + (" FOR UPDATE" if lock and connection.features.has_select_for_update else "")
+    return f"SELECT {', '.join(heads)} FROM {', '.join(tables)} WHERE {' AND '.join(where)}"
 
 
-def get_each(*lookups: tuple, lock: bool = False) -> tuple | None:
+def get_each(*lookups: tuple) -> tuple | None:
     """Rows by unique keys, in one statement: ``get_each((Campaign, {"id": 1}), (Household,
-    {"id": 2}))`` gives (campaign, household), or None when any of them is missing.
-    ``lock``: SELECT ... FOR UPDATE where the database has it (SQLite's write transactions
-    are serial anyway)."""
+    {"id": 2}))`` gives (campaign, household), or None when any of them is missing."""
     connection = db()
     shape = tuple((model, tuple(keys)) for model, keys in lookups)
     params = [
@@ -164,20 +171,16 @@ def get_each(*lookups: tuple, lock: bool = False) -> tuple | None:
         for k, v in keys.items()
     ]
     with cursor() as c:
-        c.execute(_select(shape, lock, connection.vendor), params)
+        c.execute(_select(shape, connection.vendor), params)
         row = c.fetchone()
     if row is None:
         return None
-    found, start = [], 0
-    for n, (model, _keys) in enumerate(lookups):
-        found.append(from_row(model, row[start:], f"t{n}"))
-        start += len(model._meta.concrete_fields)
-    return tuple(found)
+    return from_joined_row(row, *((model, f"t{n}") for n, (model, _k) in enumerate(lookups)))
 
 
-def get_one(model, *, lock: bool = False, **keys):
+def get_one(model, **keys):
     """The row with these column values (a unique key), or None (see ``get_each``)."""
-    found = get_each((model, keys), lock=lock)
+    found = get_each((model, keys))
     return None if found is None else found[0]
 
 

@@ -779,10 +779,7 @@ def _read(actor, campaign_pk: int, household_pk: int, data: VisitInput) -> tuple
         rows = cursor.fetchall()
     if not rows:
         return None
-    found, start = [], 0
-    for model, alias in ((Campaign, "c"), (Household, "h"), (Enrolment, "e")):
-        found.append(statements.from_row(model, rows[0][start:], alias))
-        start += len(model._meta.concrete_fields)
+    found = statements.from_joined_row(rows[0], (Campaign, "c"), (Household, "h"), (Enrolment, "e"))
     return (*found, [row[-3:] for row in rows if row[-3] is not None])
 
 
