@@ -92,6 +92,38 @@ def test_posting_one_visit_and_reading_it_back(world, cast):
     assert [v["id"] for v in listing["items"]] == [body["id"]]
 
 
+def test_a_posted_visit_answers_with_every_field_in_its_json_type(world, cast):
+    entry = _entry(
+        world, world.wang, "json-1", 5, latitude=39.48, longitude=115.97, needs=["修屋顶"]
+    )
+    body = post(api(cast.paired), "/api/outreach/visits", entry).json()
+    need = Need.objects.get(visit_id=body["id"])
+    assert body == {
+        "id": body["id"],
+        "client_id": "json-1",
+        "campaign_id": world.campaign.pk,
+        "household_id": world.wang.pk,
+        "region": WANQUANZHUANG,
+        "author_id": cast.paired.pk,
+        "author_name": "赵明",
+        "visited_at": "2026-06-15T08:05:00+08:00",
+        "round": 1,
+        "address": "万全庄村东街10号",
+        "latitude": 39.48,
+        "longitude": 115.97,
+        "aspects": ["生活"],
+        "family": "",
+        "thinking": "",
+        "difficulty": "",
+        "help_needed": "",
+        "found": "",
+        "promised": "",
+        "needs": [{"id": need.pk, "text": "修屋顶", "case_number": ""}],
+        "confirmed_at": None,
+        "flagged": False,
+    }
+
+
 def test_posting_one_visit_takes_a_fixed_number_of_statements(
     world, cast, django_assert_num_queries
 ):
