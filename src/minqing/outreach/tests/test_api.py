@@ -92,6 +92,15 @@ def test_posting_one_visit_and_reading_it_back(world, cast):
     assert [v["id"] for v in listing["items"]] == [body["id"]]
 
 
+def test_a_malformed_visit_is_refused_naming_its_fields(world, cast):
+    entry = _entry(world, world.wang, "x" * 65)
+    del entry["visited_at"]
+    response = post(api(cast.paired), "/api/outreach/visits", entry)
+    assert response.status_code == 422
+    assert response.json()["detail"] == "请求数据格式不正确：data.client_id、data.visited_at"
+    assert not Visit.objects.exists()
+
+
 def test_a_posted_visit_answers_with_every_field_in_its_json_type(world, cast):
     entry = _entry(
         world, world.wang, "json-1", 5, latitude=39.48, longitude=115.97, needs=["修屋顶"]
