@@ -179,6 +179,7 @@ def test_a_viewer_cannot_post_visits(world, cast):
     response = post(api(cast.viewer), "/api/outreach/visits", _entry(world, world.wang, "v-1"))
     assert response.status_code == 403
     assert "只能查看" in response.json()["detail"]
+    assert not Visit.objects.exists()
 
 
 def test_visits_out_of_reach_are_404(world, cast):
