@@ -110,8 +110,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {
+    # Without DATABASE_URL the database is local state too: it lives in MINQING_VAR_DIR.
     "default": database_from_url(
-        env_str("DATABASE_URL", "sqlite:///var/minqing.sqlite3"), base_dir=PROJECT_DIR
+        env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR.resolve() / 'minqing.sqlite3'}",
+        base_dir=PROJECT_DIR,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -53,7 +53,7 @@ from django.utils.translation import gettext as _
 from minqing.accounts.access import require_write
 from minqing.audit.context import current_origin, origin
 from minqing.audit.services import audit_record
-from minqing.households import roll
+from minqing.households import hooks, roll
 from minqing.households.models import (
     Assessment,
     Category,
@@ -1739,6 +1739,7 @@ def _write(plan: _Plan, *, actor, today: datetime.date) -> None:
         grants,
     )
     _refresh_households(sorted(refresh), stamp)
+    hooks.changed([g.id for g in groups] + sorted(refresh))
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from minqing.accounts.access import require_personal, require_write
 from minqing.audit.services import audit_record, diff, snapshot
+from minqing.households import hooks
 from minqing.households.models import (
     Assessment,
     Category,
@@ -93,6 +94,7 @@ def household_create(
     household.save(update_fields=["head"])
     _refresh_household(household)
     Dwelling.objects.create(household=household, region=region)
+    hooks.changed([household.pk])
     audit_record(
         actor=actor,
         action="create",
@@ -127,6 +129,8 @@ def household_update(
     changes = diff(before, snapshot(household, HOUSEHOLD_FIELDS))
     if changes:
         household.save(update_fields=["address", "region", "updated_at"])
+        if "region" in changes:
+            hooks.changed([household.pk])
         audit_record(
             actor=actor,
             action="update",
@@ -255,6 +259,7 @@ def person_move(
             old.save(update_fields=["head"])
         _refresh_household(old)
     _refresh_household(household)
+    hooks.changed([old.pk if old else None, household.pk])
     audit_record(
         actor=actor,
         action="move",
@@ -319,6 +324,7 @@ def category_grant(
         document=document.strip(),
         grade=grade,
     )
+    hooks.changed([household.pk if household else person.household_id])
     audit_record(
         actor=actor,
         action="grant",
@@ -352,6 +358,7 @@ def category_end(
     ):
         raise ValidationError({"end": _("该认定已经终止")})
     grant.end, grant.end_reason = end, reason
+    hooks.changed([grant.household_id or grant.person.household_id])
     audit_record(
         actor=actor,
         action="end",

@@ -11,7 +11,9 @@ class OutreachConfig(AppConfig):
         from minqing.accounts.roles import Cap
         from minqing.audit.views import register_audit_labels
         from minqing.demo.steps import register_step
+        from minqing.households import hooks as household_hooks
         from minqing.households.sections import register_section
+        from minqing.outreach import services
         from minqing.outreach.demo import build_demo_outreach
         from minqing.outreach.today import outreach_today
         from minqing.outreach.views import household_section
@@ -23,6 +25,7 @@ class OutreachConfig(AppConfig):
             NavItem(_("我的包联户"), "outreach:mine", Cap.WRITE, order=21),
         )
         register_section(order=20, build=household_section)
+        household_hooks.household_changed.append(services.households_changed)
         register_today(outreach_today)
         register_audit_labels(
             entities={

@@ -226,14 +226,20 @@ def _in_scope(campaign: Campaign, field: str = "region_id") -> Q:
     return q
 
 
-def _must_categories(campaign: Campaign, day: datetime.date) -> dict[int, set[str]]:
+def _must_categories(
+    campaign: Campaign, day: datetime.date, households: Sequence[int] | None = None
+) -> dict[int, set[str]]:
     """{household id: codes of its must-visit categories held on ``day``}: the household's
-    own grants and its current members'."""
+    own grants and its current members' (of the given ``households`` only, if given)."""
     codes = [r["category"] for r in campaign.must_visit]
     if not codes:
         return {}
     active = Q(category__code__in=codes, start__lte=day) & (Q(end__isnull=True) | Q(end__gte=day))
     grants = CategoryGrant.objects.filter(active, _in_scope(campaign))
+    if households is not None:
+        grants = grants.filter(
+            Q(household_id__in=households) | Q(person__household_id__in=households)
+        )
     result: dict[int, set[str]] = defaultdict(set)
     for household_id, person_household_id, code in grants.values_list(
         "household_id", "person__household_id", "category__code"
@@ -281,6 +287,75 @@ def campaign_enrol(*, campaign: Campaign, day: datetime.date | None = None) -> i
     Enrolment.objects.bulk_update(changed, ["must_every_days", "next_due"], batch_size=2000)
     _rebuild_tallies(campaign)
     return len(enrolled) + len(new)
+
+
+# An import that changes more households than this refreshes whole campaigns.
+FOLLOW_IN_BULK = 2000
+
+
+def households_changed(household_ids: list[int]) -> None:
+    """The registry changed these households (households.hooks): enrol them in the campaigns
+    still running that cover them and refresh their must-visit rule, so that a household
+    registered, moved or newly 特困 after a campaign began is in its coverage and gap lists."""
+    for campaign in Campaign.objects.filter(end__gte=timezone.localdate()):
+        if len(household_ids) > FOLLOW_IN_BULK:
+            campaign_enrol(campaign=campaign)
+        else:
+            _follow(campaign, household_ids)
+
+
+def _follow(campaign: Campaign, household_ids: list[int]) -> None:
+    today = min(max(timezone.localdate(), campaign.start), campaign.end)
+    regions = dict(
+        Household.objects.filter(_in_scope(campaign), pk__in=household_ids).values_list(
+            "id", "region_id"
+        )
+    )
+    if not regions:
+        return
+    enrolments = list(Enrolment.objects.filter(campaign=campaign, household_id__in=regions))
+    known = {e.household_id for e in enrolments}
+    new = [
+        Enrolment(campaign=campaign, household_id=pk, region_id=region)
+        for pk, region in regions.items()
+        if pk not in known
+    ]
+    Enrolment.objects.bulk_create(new)
+    must = _must_categories(campaign, today, list(regions))
+    changed, moved = [], False
+    for enrolment in enrolments + new:
+        before = (enrolment.region_id, enrolment.must_every_days, enrolment.next_due)
+        enrolment.region_id = regions[enrolment.household_id]
+        enrolment.must_every_days = campaign.must_visit_days(must.get(enrolment.household_id, ()))
+        enrolment.next_due = _due(enrolment, campaign)
+        if (enrolment.region_id, enrolment.must_every_days, enrolment.next_due) != before:
+            changed.append(enrolment)
+            moved = moved or enrolment.region_id != before[0]
+    Enrolment.objects.bulk_update(changed, ["region_id", "must_every_days", "next_due"])
+    if moved:  # a household moved to another village: its counts go with it
+        _rebuild_tallies(campaign)
+    elif new:
+        villages = defaultdict(int)
+        for enrolment in new:
+            villages[enrolment.region_id] += 1
+        statements.together(
+            [
+                _bump(
+                    Tally,
+                    [
+                        {
+                            "campaign_id": campaign.pk,
+                            "region_id": region,
+                            "round": 0,
+                            "households": n,
+                            "visits": 0,
+                        }
+                        for region, n in sorted(villages.items())
+                    ],
+                    add=["households", "visits"],
+                )
+            ]
+        )
 
 
 def _rebuild_tallies(campaign: Campaign) -> None:
@@ -1065,8 +1140,25 @@ def visit_update(*, actor, visit: Visit, **changes) -> Visit:
     after = snapshot(visit, VISIT_EDIT_FIELDS)
     if before != after:
         visit.save(update_fields=[*VISIT_EDIT_FIELDS, "updated_at"])
+        if before["promised"] != after["promised"]:
+            _promise_follows(visit)
         _audit(actor, "update", "visit", visit.pk, visit.region_id, diff(before, after))
     return visit
+
+
+def _promise_follows(visit: Visit) -> None:
+    """The household's open promise is its latest visit's (as ``_write`` and
+    ``campaign_recount`` set it): an edit of that visit's promise moves it."""
+    latest = (
+        Visit.objects.filter(campaign_id=visit.campaign_id, household_id=visit.household_id)
+        .order_by("-visited_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if latest == visit.pk:
+        Enrolment.objects.filter(
+            campaign_id=visit.campaign_id, household_id=visit.household_id
+        ).update(promise_open=bool(visit.promised))
 
 
 @transaction.atomic

@@ -10,6 +10,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minqing.audit.models import AuditLog
+from minqing.households.models import Category
+from minqing.households.people import PersonInput
+from minqing.households.services import (
+    category_end,
+    category_grant,
+    household_update,
+    person_add,
+    person_move,
+)
+from minqing.lib.idcard import make_id_number
 from minqing.outreach import hooks
 from minqing.outreach.models import (
     Amendment,
@@ -28,6 +38,7 @@ from minqing.outreach.selectors import coverage, coverage_table, gap_list, my_ho
 from minqing.outreach.services import (
     campaign_create,
     campaign_recount,
+    campaign_update,
     need_link_case,
     pairing_handover,
     pairings_assign,
@@ -39,7 +50,8 @@ from minqing.outreach.services import (
     visit_log,
     visit_update,
 )
-from minqing.outreach.tests.conftest import ZHANG_PHONE, at, visit_input
+from minqing.outreach.tests.conftest import ZHANG_PHONE, _household, at, visit_input
+from minqing.regions.models import Region
 from minqing.testing import DIAOWO, WANQUANZHUANG
 
 START = datetime.date(2026, 6, 1)
@@ -290,6 +302,67 @@ def test_an_overdue_must_visit_household_is_in_the_gap_list_of_village_township_
     assert Enrolment.objects.get(household=world.zhang).next_due == datetime.date(2026, 7, 4)
 
 
+def test_the_registrys_changes_reach_the_running_campaign(world, cast, time_machine):
+    """Miss no household: a household registered after the campaign began is in scope and
+    unpaired at once, one granted 特困 since is in the gap list when its interval passes, and
+    one whose grant ends leaves it; a household moved to another village is counted there."""
+    li = _household(WANQUANZHUANG, "李十", "万全庄村东街12号", 8)
+    total = _total(world)
+    assert (total.households, total.unpaired) == (7, 7)
+    assert coverage(world.campaign, WANQUANZHUANG)[""].households == 5
+    tekun = Category.objects.get(code="tekun")
+    grant = category_grant(
+        actor=None, category=tekun, household=li, start=datetime.date(2026, 6, 15)
+    )
+    assert _enrolment(world, li).must_every_days == 14
+    time_machine.move_to(at(20, 10), tick=False)
+    assert {r.household for r in gap_list(world.campaign, "130681")} == {world.zhang, li}
+    category_end(actor=None, grant=grant, end=datetime.date(2026, 6, 19))
+    assert {r.household for r in gap_list(world.campaign, "130681")} == {world.zhang}
+    assert _total(world).must_visit == 1
+    household_update(
+        actor=None, household=world.wang, region=Region.objects.get(code="130681107200")
+    )
+    assert coverage(world.campaign, WANQUANZHUANG)[""].households == 4
+    assert coverage(world.campaign, "130681107200")[""].households == 2
+    assert _total(world).households == 7
+
+
+def test_a_member_moving_brings_their_must_visit_category_along(world, cast):
+    campaign_update(
+        actor=cast.admin,
+        campaign=world.campaign,
+        must_visit=[
+            {"category": "tekun", "every_days": 14},
+            {"category": "elderly_alone", "every_days": 30},
+        ],
+    )
+    old_man = person_add(
+        actor=None,
+        household=world.wang,
+        data=PersonInput(
+            name="王老汉",
+            id_number=make_id_number("130681", datetime.date(1940, 3, 1), 9),
+            relation="parent",
+        ),
+    )
+    assert _enrolment(world, world.wang).must_every_days is None
+    category_grant(
+        actor=None,
+        category=Category.objects.get(code="elderly_alone"),
+        person=old_man,
+        start=datetime.date(2026, 6, 1),
+    )
+    assert _enrolment(world, world.wang).must_every_days == 30
+    person_move(actor=None, person=old_man, household=world.zhao, relation="parent")
+    assert _enrolment(world, world.wang).must_every_days is None
+    assert _enrolment(world, world.zhao).must_every_days == 30
+
+
+def _enrolment(world, household) -> Enrolment:
+    return Enrolment.objects.get(campaign=world.campaign, household=household)
+
+
 # Pairing
 
 
@@ -425,6 +498,34 @@ def test_a_supervisor_flags_a_visit_and_a_cadre_may_not(world, cast):
 
 
 # Editing, amendments, confirmation
+
+
+def test_an_edited_promise_moves_the_households_open_promise(world, cast):
+    """The phone page ranks a household with an open promise first; the promise is the latest
+    visit's, so clearing it in that visit closes it, and an older visit's edit does not."""
+    older, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(visited_at=at(14, 9), promised="下周送煤"),
+    )
+    latest, _ = visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.wang,
+        data=visit_input(promised="帮忙修屋顶"),
+    )
+
+    def open_promise() -> bool:
+        return Enrolment.objects.get(campaign=world.campaign, household=world.wang).promise_open
+
+    assert open_promise()
+    visit_update(actor=cast.paired, visit=latest, promised="")
+    assert not open_promise()
+    visit_update(actor=cast.paired, visit=older, promised="下周送煤两吨")
+    assert not open_promise()
+    visit_update(actor=cast.paired, visit=latest, promised="月底前修好屋顶")
+    assert open_promise()
 
 
 def test_the_author_edits_within_24_hours_then_only_amends(world, cast, time_machine):
