@@ -486,8 +486,11 @@ def visit_index(request, query: Query[VisitQuery]):
 @router.get("/visits/{int:visit_id}", response=VisitOut, summary="走访记录详情")
 def visit_detail(request, visit_id: int):
     visit, _w = selectors.get_visit_for_user(request.user, visit_id)
-    flagged = visit.flags.filter(cleared_at__isnull=True).exists()
-    return _visit_out(visit, list(visit.needs.all()), flagged)
+    return _visit_out(visit, list(visit.needs.all()), _flagged(visit))
+
+
+def _flagged(visit: Visit) -> bool:
+    return visit.flags.filter(cleared_at__isnull=True).exists()
 
 
 @router.post("/visits", response={201: VisitOut, 200: VisitOut}, summary="记录一次走访")
@@ -501,8 +504,9 @@ def visit_new(request, data: VisitIn):
         household_id=data.household_id,
         data=_input(data),
     )
-    needs = visit.raised if created else list(visit.needs.all())
-    return Status(201 if created else 200, _visit_out(visit, needs))
+    if created:
+        return Status(201, _visit_out(visit, visit.raised, visit.flagged))
+    return Status(200, _visit_out(visit, list(visit.needs.all()), _flagged(visit)))
 
 
 @router.post("/visits/batch", response=BatchOut, summary="批量上传离线走访（按 client_id 去重）")

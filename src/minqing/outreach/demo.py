@@ -274,12 +274,12 @@ def _history(rng: random.Random, campaign: Campaign, today: datetime.date) -> tu
 
 
 def _today_visits(campaign: Campaign, today: datetime.date) -> int:
-    """This morning's visits, through the service; one cadre logs two villages five minutes
-    apart, which the system flags."""
+    """The latest morning's visits (today's once its last is past, else yesterday's), through
+    the service; one cadre logs two villages five minutes apart, which the system flags."""
     tz = ZoneInfo("Asia/Shanghai")
     morning = datetime.datetime.combine(today, datetime.time(8, 30), tz)
-    if morning > timezone.now():
-        return 0
+    if morning + datetime.timedelta(minutes=5 + 20 * 4) > timezone.now():  # built before then
+        morning -= datetime.timedelta(days=1)
     rows = list(
         Enrolment.objects.filter(campaign=campaign, cadre__isnull=False)
         .select_related("household", "cadre")
@@ -297,8 +297,6 @@ def _today_visits(campaign: Campaign, today: datetime.date) -> int:
             picks = [group[0], other]
         for i, e in enumerate(picks):
             visited_at = morning + datetime.timedelta(minutes=5 * i + 20 * n)
-            if visited_at > timezone.now():  # built early in the morning: not yet
-                continue
             visit_log(
                 actor=e.cadre,
                 campaign=campaign,

@@ -14,7 +14,7 @@ from minqing.accounts.models import User
 from minqing.households.models import Household
 from minqing.lib.excel import SpreadsheetError, column_letter, read_rows
 from minqing.outreach.models import Campaign, Pairing, PairingKind
-from minqing.outreach.services import pairings_assign
+from minqing.outreach.services import check_cadre, pairings_assign
 from minqing.regions.models import prefix_q
 
 COLUMNS = ["户编号", "干部账号", "起始日期"]
@@ -72,7 +72,7 @@ def pairings_import(*, actor, campaign: Campaign, source, filename: str) -> int:
             end__isnull=True,
         ).values_list("household_id", flat=True)
     )
-    refusals, seen = [], set()
+    refusals, seen, checked = [], set(), {}
     plan: dict[tuple[int, datetime.date], list] = defaultdict(list)
     for number, cells in body:
         raw_id, username, raw_start = (c.strip() for c in cells[:3])
@@ -90,6 +90,9 @@ def pairings_import(*, actor, campaign: Campaign, source, filename: str) -> int:
         cadre = cadres.get(username)
         if cadre is None:
             refusals.append(Refusal(number, 2, _("没有账号“%(name)s”") % {"name": username}))
+        elif (refused := _cadre_refusal(actor, cadre, campaign, checked)) is not None:
+            refusals.append(Refusal(number, 2, refused))
+            cadre = None
         start = campaign.start
         if raw_start:
             try:
@@ -105,22 +108,19 @@ def pairings_import(*, actor, campaign: Campaign, source, filename: str) -> int:
         raise ValidationError([str(r) for r in refusals[:200]])
     by_pk = {u.pk: u for u in cadres.values()}
     with transaction.atomic():
-        try:
-            for (cadre_pk, start), group in plan.items():
-                pairings_assign(
-                    actor=actor,
-                    campaign=campaign,
-                    households=group,
-                    cadre=by_pk[cadre_pk],
-                    start=start,
-                )
-        except ValidationError as error:
-            # A refusal that names no row (a cadre who may not be paired): say which cadre.
-            raise ValidationError(
-                [
-                    _("干部账号 %(name)s：%(reason)s")
-                    % {"name": by_pk[cadre_pk].username, "reason": m}
-                    for m in error.messages
-                ]
-            ) from None
+        for (cadre_pk, start), group in plan.items():
+            pairings_assign(
+                actor=actor, campaign=campaign, households=group, cadre=by_pk[cadre_pk], start=start
+            )
     return sum(len(g) for g in plan.values())
+
+
+def _cadre_refusal(actor, cadre: User, campaign: Campaign, checked: dict) -> str | None:
+    """Why ``cadre`` may not be paired (the service's own check), once per account."""
+    if cadre.pk not in checked:
+        try:
+            check_cadre(actor, cadre, campaign)
+            checked[cadre.pk] = None
+        except ValidationError as error:
+            checked[cadre.pk] = "；".join(error.messages)
+    return checked[cadre.pk]

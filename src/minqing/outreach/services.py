@@ -485,7 +485,9 @@ def spread(households: Sequence[Household], cadres: Sequence[User]) -> list[tupl
     return result
 
 
-def _check_cadre(actor, cadre: User, campaign: Campaign) -> None:
+def check_cadre(actor, cadre: User, campaign: Campaign) -> None:
+    """Refused unless ``cadre`` may be paired by ``actor``: an active account that writes,
+    within the actor's reach."""
     if not cadre.is_active or not cadre.can(Cap.WRITE):
         raise ValidationError(
             {"cadre": _("%(name)s 不能包联：账户已停用或只能查看") % {"name": cadre.display_name}}
@@ -500,7 +502,7 @@ def _check_cadre(actor, cadre: User, campaign: Campaign) -> None:
 
 def _pair_households(actor, campaign, households, cadre, start) -> list[Pairing]:
     """Open cadre→household pairings; every household must be unpaired in the campaign."""
-    _check_cadre(actor, cadre, campaign)
+    check_cadre(actor, cadre, campaign)
     ids = [h.pk for h in households]
     paired = Pairing.objects.filter(
         campaign=campaign, household_id__in=ids, kind=PairingKind.CADRE_HOUSEHOLD, end__isnull=True
@@ -626,7 +628,7 @@ def pairing_create(
         if kind == PairingKind.CADRE_COMPOUND and not compound.strip():
             raise ValidationError({"compound": _("请填写小区名称")})
         if kind == PairingKind.CADRE_COMPOUND:
-            _check_cadre(actor, cadre, campaign)
+            check_cadre(actor, cadre, campaign)
         unit = None
     else:
         raise ValidationError({"kind": _("干部包户请在“分配包联户”中办理")})
@@ -916,11 +918,11 @@ def _bump(
     return sql, [f.get_db_prep_save(row[n], connection) for row in rows for n, f in fields]
 
 
-def _flag_impossible(visit: Visit, near_ids: list[int]) -> None:
+def _flag_impossible(visit: Visit, near_ids: list[int]) -> bool:
     """The same cadre in another village within IMPOSSIBLE_WINDOW (``near_ids``, read before
-    the visit was saved): flag the visits."""
+    the visit was saved): flag the visits. Whether it did."""
     if not near_ids:
-        return
+        return False
     near = list(Visit.objects.filter(pk__in=near_ids).select_related("region"))
     places = {v.region.short_name for v in near} | {
         Region.objects.get(pk=visit.region_id).short_name
@@ -943,6 +945,7 @@ def _flag_impossible(visit: Visit, near_ids: list[int]) -> None:
             if v.pk not in already
         ]
     )
+    return True
 
 
 def visit_log(
@@ -1106,7 +1109,8 @@ def _write(actor, campaign, household, data: VisitInput, enrolment, matches) -> 
         photo.file.save(
             f"{visit.pk}-{secrets.token_hex(4)}{_suffix(name)}", ContentFile(content), save=True
         )
-    _flag_impossible(visit, near)
+    # Kept on the visit, as the needs are, for the caller's answer.
+    visit.flagged = _flag_impossible(visit, near)
     return visit, True
 
 

@@ -153,6 +153,20 @@ def test_posting_one_visit_takes_a_fixed_number_of_statements(
     assert Need.objects.filter(visit_id=response.json()["id"], text="修屋顶").count() == 1
 
 
+def test_a_visit_flagged_as_impossible_says_so_in_its_answer(world, cast):
+    """Two villages four minutes apart: the second post's answer is flagged, as the visit page
+    shows it, and so is the first visit when it is asked for again."""
+    client = api(cast.paired)
+    first = post(client, "/api/outreach/visits", _entry(world, world.wang, "trip-1", 0))
+    assert first.status_code == 201 and first.json()["flagged"] is False
+    second = post(client, "/api/outreach/visits", _entry(world, world.sun, "trip-2", 4))
+    assert second.status_code == 201 and second.json()["flagged"] is True
+    again = post(client, "/api/outreach/visits", _entry(world, world.wang, "trip-1", 0))
+    assert again.status_code == 200 and again.json()["flagged"] is True
+    detail = client.get(f"/api/outreach/visits/{second.json()['id']}")
+    assert detail.json()["flagged"] is True
+
+
 def test_a_household_not_enrolled_is_enrolled_when_visited(world, cast):
     """A household registered now is enrolled at once (households.hooks); one that is not (its
     enrolment lost, or registered before the campaigns followed the registry) is enrolled by

@@ -53,3 +53,13 @@ def test_rerunning_the_demo_changes_nothing(demo_county):
     output = demo()
     assert (Visit.objects.count(), Pairing.objects.count(), Enrolment.objects.count()) == counts
     assert "已存在" in output
+
+
+def test_a_demo_built_before_the_morning_round_still_shows_the_flagged_sequence(db, time_machine):
+    time_machine.move_to(datetime.datetime(2026, 12, 2, 6, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    demo()
+    flagged = Visit.objects.filter(flags__kind="auto", client_id__startswith="demo-")
+    assert flagged.exists()
+    assert max(v.visited_at for v in Visit.objects.all()) < datetime.datetime.now(
+        ZoneInfo("Asia/Shanghai")
+    )
