@@ -16,6 +16,7 @@ from itertools import islice
 from django.db import connection, transaction
 
 from minqing.audit.services import audit_record
+from minqing.households import hooks
 from minqing.households.generate import GenHousehold, Village, county_villages, generate_households
 from minqing.households.models import (
     Assessment,
@@ -43,6 +44,7 @@ class WriteResult:
     grants: int = 0
     assessments: int = 0
     by_village: dict[str, int] = field(default_factory=dict)
+    ids: list[int] = field(default_factory=list)  # of the households written
 
 
 def _batches(items: Iterable, size: int):
@@ -92,6 +94,7 @@ def _write_batch(batch: list[GenHousehold], categories: dict[str, int], result: 
             for h, people in zip(batch, cleaned, strict=True)
         ]
     )
+    result.ids += [h.pk for h in households]
     people = Person.objects.bulk_create(
         [
             Person(household_id=household.pk, region_id=household.region_id, **clean.fields)
@@ -201,6 +204,7 @@ def write_households(
                 _write_batch(new, categories, result)
             if progress:
                 progress(result)
+        hooks.changed(result.ids)  # the campaigns already running enrol them
         if result.households:
             audit_record(
                 actor=actor,

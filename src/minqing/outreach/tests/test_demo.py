@@ -63,3 +63,13 @@ def test_a_demo_built_before_the_morning_round_still_shows_the_flagged_sequence(
     assert max(v.visited_at for v in Visit.objects.all()) < datetime.datetime.now(
         ZoneInfo("Asia/Shanghai")
     )
+
+
+def test_households_added_to_the_demo_later_are_enrolled_unpaired(demo_county):
+    warm = Campaign.objects.get(kind=CampaignKind.WARM_WINTER)
+    before = coverage(warm, "130681")[""]
+    call_command("demo", households=100, seed=2, stdout=io.StringIO())
+    after = coverage(warm, "130681")[""]
+    added = after.households - before.households
+    assert added > 0 and after.unpaired == before.unpaired + added
+    assert Enrolment.objects.filter(campaign=warm).count() == after.households
