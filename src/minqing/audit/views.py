@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 from minqing.accounts.roles import Cap
 from minqing.accounts.selectors import users_in_reach
 from minqing.audit.selectors import audit_filtered
+from minqing.lib.forms import DateInput
 from minqing.lib.htmx import render_page
 from minqing.lib.paging import keyset_page
 
@@ -58,12 +59,8 @@ class AuditFilter(forms.Form):
         choices=lambda: [("", _("全部")), *ENTITY_LABELS.items()],
     )
     actor = forms.TypedChoiceField(label=_("操作人"), required=False, coerce=int, empty_value=None)
-    date = forms.DateField(
-        label=_("日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=_("至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date = forms.DateField(label=_("日期从"), required=False, widget=DateInput)
+    until = forms.DateField(label=_("至"), required=False, widget=DateInput)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -23,9 +23,10 @@ from minqing.cases.models import (
     Status,
 )
 from minqing.cases.selectors import cases_in_reach
+from minqing.lib.forms import DateInput
 from minqing.regions.forms import RegionField
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = DateInput()
 
 
 def category_choices():

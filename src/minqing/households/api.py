@@ -5,6 +5,7 @@ selectors (scope: out of reach is 404) and services (rules, audit) as the pages.
 full values to a user with the personal-data permission, and writes an audit row."""
 
 import datetime
+from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -245,6 +246,20 @@ def _reload(user, household: Household) -> Household:
     return get_household_for_user(user, household.pk)[0]
 
 
+@contextmanager
+def _fields_as(**names):
+    """A service's refusal keyed by the pages' field names (``person``), re-keyed by this
+    API's (``person_id``), so that a client can put each message next to its input."""
+    try:
+        yield
+    except ValidationError as error:
+        if not hasattr(error, "error_dict"):
+            raise
+        raise ValidationError(
+            {names.get(key, key): value for key, value in error.error_dict.items()}
+        ) from None
+
+
 # Requests
 
 
@@ -313,6 +328,15 @@ class MoveIn(Schema):
     relation: str
     on: datetime.date | None = None
     reason: str = ""
+    # Moving a head out of a household whose members stay: the member who heads it from now
+    # on (户主变更 in the same step); without one it has no head until a 户主变更.
+    successor_id: int | None = None
+
+
+class HeadChangeIn(Schema):
+    person_id: int  # a member living in the household
+    old_head_relation: str = ""  # the old head's relation to the new; needed while they stay
+    on: datetime.date | None = None
 
 
 class GrantIn(Schema):
@@ -377,6 +401,9 @@ def household_index(request, filters: Query[HouseholdQuery]):
 @households.post("", response={201: HouseholdOut}, summary="新建户（连同户主和成员）")
 def household_new(request, payload: HouseholdIn):
     user = request.user
+    # Out of reach is 404, as everywhere, whether or not the code exists; then the role.
+    if not user.reaches(payload.region.strip()):
+        raise Http404
     _require_write(user.can(Cap.WRITE))
     region = Region.objects.filter(code=payload.region.strip()).first()
     if region is None:
@@ -404,6 +431,25 @@ def household_edit(request, household_id: int, payload: HouseholdPatch):
     _require_write(can_write)
     if payload.address is not None:
         services.household_update(actor=user, household=household, address=payload.address)
+    return _household_out(user, _reload(user, household))
+
+
+@households.post("/{household_id}/head", response=HouseholdOut, summary="户主变更")
+def head_change(request, household_id: int, payload: HeadChangeIn):
+    user = request.user
+    household, can_write = get_household_for_user(user, household_id)
+    _require_write(can_write)
+    person = household.members.filter(pk=payload.person_id).first()
+    if person is None:
+        raise ValidationError({"person_id": _("该人员不是本户成员")})
+    with _fields_as(person="person_id"):
+        services.household_head_change(
+            actor=user,
+            household=household,
+            person=person,
+            old_head_relation=payload.old_head_relation,
+            on=payload.on,
+        )
     return _household_out(user, _reload(user, household))
 
 
@@ -510,14 +556,23 @@ def person_move(request, person_id: int, payload: MoveIn):
     person, can_write = get_person_for_user(user, person_id)
     _require_write(can_write)
     target, _can_write = get_household_for_user(user, payload.household_id)
-    services.person_move(
-        actor=user,
-        person=person,
-        household=target,
-        relation=payload.relation,
-        on=payload.on,
-        reason=payload.reason,
-    )
+    successor = None
+    if payload.successor_id is not None:
+        successor = Person.objects.filter(
+            pk=payload.successor_id, household_id=person.household_id
+        ).first()
+        if successor is None or person.household_id is None:
+            raise ValidationError({"successor_id": _("该人员不是原户成员")})
+    with _fields_as(household="household_id", successor="successor_id"):
+        services.person_move(
+            actor=user,
+            person=person,
+            household=target,
+            relation=payload.relation,
+            on=payload.on,
+            reason=payload.reason,
+            successor=successor,
+        )
     return _person_out(get_person_for_user(user, person_id)[0])
 
 

@@ -19,6 +19,9 @@ CATEGORIES = [
     ("retired_cadre", "老干部", "person", False, True, False),
 ]
 
+# The grades of a graded category (残疾, as on the 残疾人证: 一级, the most severe, to 四级).
+GRADES = ("一级", "二级", "三级", "四级")
+
 
 def seed_categories(Category) -> None:
     """Create or update the categories; ``Category`` is the model (historical in migrations)."""

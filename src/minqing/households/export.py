@@ -1,5 +1,6 @@
 """Export of a filtered household list as a roll (.xlsx) in the import's column layout
-(roll.py), so that a full export re-imports unchanged.
+(roll.py), so that a full export re-imports unchanged (a household without a head too: its
+rows carry roll.NO_HEAD).
 
 Streamed in constant memory: households are read from a server-side cursor in chunks of
 CHUNK, each chunk's people and categories by raw queries on their indexed columns, and the
@@ -97,6 +98,7 @@ def roll_rows(
         roll.roll_row,
     )
     relation_order = _RELATION_ORDER
+    no_head = roll.NO_HEAD
 
     quote = connection.ops.quote_name
     person_sql = (
@@ -153,7 +155,9 @@ def roll_rows(
                     key=lambda p: (relation_order.get(p[8], 99), p[6] or "9999", p[0]),
                 )
                 head = next((p for p in members if p[0] == head_id), None)
-                head_name = head[2] if head else ""
+                # A household without a head says so: left blank, its rows would read as
+                # the members of the head row above them (roll.py).
+                head_name = head[2] if head else no_head
                 head_number = show_id(decrypt(head[3])) if head and head[3] else ""
                 region_text = format_region(regions.get(region, ""), region)
                 household_categories = format_categories(held.get(("h", hid), []))

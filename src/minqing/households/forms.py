@@ -16,9 +16,10 @@ from minqing.households.models import (
 )
 from minqing.households.people import PersonInput
 from minqing.households.selectors import households_in_reach, visible_categories
+from minqing.lib.forms import DateInput
 from minqing.regions.forms import RegionField
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = DateInput()
 # 残疾等级 on the 残疾人证: 一级 (most severe) to 四级.
 GRADES = [
     ("", "—"),
@@ -163,11 +164,24 @@ class MoveForm(forms.Form):
     on = forms.DateField(label=_("迁移日期"), widget=DATE)
     reason = forms.CharField(label=_("原因"), max_length=200, required=False)
 
-    def __init__(self, *args, user, person, **kwargs):
+    def __init__(self, *args, user, person, successors=(), **kwargs):
         kwargs.setdefault("initial", {}).setdefault("on", timezone.localdate())
         super().__init__(*args, **kwargs)
         self.user, self.person = user, person
         self.fields["household"].error_messages["required"] = _("请先搜索并选择迁入的户")
+        # A head moving out of a household whose members stay: who heads it from now on
+        # (户主变更 in the same step), or no one yet, and its page asks for a 户主变更.
+        self.successors = {str(p.pk): p for p in successors}
+        if self.successors:
+            self.fields["successor"] = forms.ChoiceField(
+                label=_("原户新户主"),
+                choices=[
+                    ("", _("暂不指定（之后在原户页面办理户主变更）")),
+                    *((pk, p.name) for pk, p in self.successors.items()),
+                ],
+                required=False,
+                help_text=_("此人是原户户主；迁出后由谁担任原户户主"),
+            )
 
     def clean_household(self):
         pk = self.cleaned_data["household"]
@@ -175,6 +189,47 @@ class MoveForm(forms.Form):
         if household is None:
             raise ValidationError(_("迁入户不存在，或不在您的管辖范围内"))
         return household
+
+    def clean_successor(self):
+        return self.successors.get(self.cleaned_data["successor"])
+
+
+class HeadChangeForm(forms.Form):
+    """户主变更: a member living in the household becomes its head."""
+
+    person = forms.ChoiceField(label=_("新户主"))
+    old_head_relation = forms.ChoiceField(
+        label=_("原户主改为"),
+        choices=[
+            ("", _("请选择")),
+            *((v, label) for v, label in Relation.choices if v != Relation.HEAD),
+        ],
+        help_text=_("原户主与新户主的关系"),
+    )
+    on = forms.DateField(label=_("变更日期"), widget=DATE)
+
+    def __init__(self, *args, household, members, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("on", timezone.localdate())
+        super().__init__(*args, **kwargs)
+        self.candidates = {
+            str(p.pk): p
+            for p in members
+            if p.pk != household.head_id and p.status in (PersonStatus.RESIDENT, PersonStatus.AWAY)
+        }
+        self.fields["person"].choices = [("", _("请选择"))] + [
+            (pk, f"{p.name}（{p.get_relation_display()}）") for pk, p in self.candidates.items()
+        ]
+        if not self.candidates:
+            self.fields["person"].help_text = _("本户没有可担任户主的在册成员")
+        if household.head_id:
+            self.fields["old_head_relation"].label = _("原户主%(name)s改为") % {
+                "name": household.head_name
+            }
+        else:
+            del self.fields["old_head_relation"]
+
+    def clean_person(self):
+        return self.candidates[self.cleaned_data["person"]]
 
 
 class GrantForm(forms.Form):

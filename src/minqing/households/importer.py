@@ -8,9 +8,12 @@ Three steps, each usable alone (the pages run them as background tasks, the comm
    checked by a pool of processes, each reading its chunks' rows from the sheet it inherited
    (calamine holds it in memory; a .csv's rows are read here and sent).
 2. **Plan** against the registry: group the rows into households (a 户主 row starts one,
-   other rows join by 户主身份证号, else the nearest 户主 row above), find who already exists
-   by the keyed hash of the ID number, and sort each row into create / update / unchanged /
-   refuse. Every problem is kept as (row, column, value, reason), never only the first.
+   other rows join by 户主身份证号, else the nearest 户主 row above unless their 户主姓名
+   names another head; rows marked roll.NO_HEAD stay in the household the registry has
+   them in), find who already exists by the keyed hash of the ID number, and sort each row
+   into create / update / unchanged / refuse. A member row moves someone the registry has
+   in another household only if it names its head's ID number, never by its place alone.
+   Every problem is kept as (row, column, value, reason), never only the first.
 3. **Apply** in one transaction: all or nothing, unless ``partial`` was chosen, in which case
    the refused rows (and the rows of a household whose head row is refused) are left out.
    The writes are bulk inserts and ``executemany`` updates with ids allocated up front, so
@@ -149,6 +152,8 @@ class ImportResult:
     dry_run: bool = False
     partial: bool = False
     ignored_columns: list[str] = field(default_factory=list)  # headers read and dropped
+    # {column number: "id_number" / "head_id_number" / "phone"}: what write_refusals masks
+    personal_columns: dict[int, str] = field(default_factory=dict)
 
     @property
     def refused(self) -> bool:
@@ -346,6 +351,7 @@ class _Row:
     person_categories: frozenset | None = None
     status_given: bool = False
     phone_given: bool = False
+    head_name: str = ""  # the 户主姓名 cell, kept only on a member row without 户主身份证号
     region: str | None = None  # resolved 12-digit code
     group: "_Group | None" = None
     action: str = ""  # create / update / unchanged, once planned
@@ -523,6 +529,9 @@ def _check_row(ctx: _Context, number: int, cells: tuple) -> tuple:
         person_categories,
         status is not None,
         bool(phone_text),
+        # What a member row without a head ID says of its household (see _plan): nothing
+        # to send for the others, nearly every row of a roll.
+        "" if head_text or relation == _HEAD else get("head_name") or "",
     )
 
 
@@ -842,7 +851,7 @@ class _Plan:
     groups: list[_Group]
     people: dict  # id_hash -> existing person values
     households: dict  # id -> existing household values
-    grants: dict  # ("h", id) / ("p", id) -> {(category id, grade): (grant id, start)}
+    grants: dict  # see _existing_grants
     dwellings: dict  # household id -> dwelling values
     managed: frozenset  # category ids this import may end
     refusals: list[Refusal]
@@ -953,14 +962,20 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
         sorted({p.household_id for p in people.values() if p.household_id})
     )
 
-    # Households of the file, in file order.
+    # Households of the file, in file order. A member row joins the head its 户主身份证号
+    # names; without one, the head row above it, unless its 户主姓名 says another head or
+    # none (roll.NO_HEAD: a household without a head, whose rows stay where they are).
     groups: list[_Group] = []
     by_head_hash: dict[str, _Group] = {}
     current: _Group | None = None
+    headless_above: _Row | None = None  # a household without a head is the one above
     pending: list[_Row] = []  # rows naming a head that comes further down
+    headless: list[_Row] = []  # rows of households without a head
+    placed: list[_Row] = []  # rows that join the head row above by their place alone
     for row in rows:
         if row.relation == Relation.HEAD:
             current = _Group(head=row, rows=[row])
+            headless_above = None
             groups.append(current)
             # Members find their head by its ID number, or by the head row's own 户主身份证号
             # (so that they share its fate when its 身份证号 cell is wrong).
@@ -970,12 +985,41 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
             continue
         if row.head_hash:
             pending.append(row)
+        elif row.head_name and roll.says_no_head(row.head_name):
+            headless.append(row)
+            # The rows below it stand under no head row until the next one.
+            current, headless_above = None, row
         elif current is not None:
+            head = current.head.person  # None: refused, and its members with it
+            if row.head_name and head and roll.plain(row.head_name) != roll.plain(head.name):
+                row.errors.append(
+                    (
+                        "head_name",
+                        row.head_name,
+                        _(
+                            "户主姓名“%(name)s”与上方户主行（第 %(row)d 行）的户主“%(head)s”不同："
+                            "请填写户主身份证号，或把本行移到其户主行的下方"
+                        )
+                        % {"name": row.head_name, "row": current.head.number, "head": head.name},
+                    )
+                )
+                continue
             current.rows.append(row)
             row.group = current
+            placed.append(row)
         elif not any(key == "relation" for key, *_rest in row.errors):
             row.errors.append(
-                ("", "", _("找不到户主：本行上方没有“户主”行，也没有填写户主身份证号"))
+                (
+                    "",
+                    "",
+                    _(
+                        "找不到户主：本行没有填写户主身份证号，上方第 %(row)d 行是无户主的户，"
+                        "本行不能归入其中"
+                    )
+                    % {"row": headless_above.number}
+                    if headless_above is not None
+                    else _("找不到户主：本行上方没有“户主”行，也没有填写户主身份证号"),
+                )
             )
     for group in groups:
         group.head.group = group
@@ -999,6 +1043,40 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
                 )
             )
             continue
+        group.rows.append(row)
+        row.group = group
+    for row in headless:
+        if row.person is None:
+            continue  # refused already: without a valid ID number it cannot be found
+        found = people.get(row.person.id_hash)
+        household = households.get(found.household_id) if found else None
+        if household is None:
+            row.errors.append(
+                (
+                    "head_name",
+                    row.head_name,
+                    _(
+                        "户主姓名为“%(no_head)s”，但此人不在台账的任何一户中："
+                        "新登记的人须写明户主（户主身份证号，或写在户主行的下方）"
+                    )
+                    % {"no_head": roll.NO_HEAD},
+                )
+            )
+            continue
+        if household["head_id"] is not None:
+            # Someone was named head since the file was made: its relations may be stale.
+            row.errors.append(
+                (
+                    "head_name",
+                    row.head_name,
+                    _("此人所在的户现已有户主：请填写户主姓名和户主身份证号，或重新导出花名册"),
+                )
+            )
+            continue
+        group = db_groups.get(household["id"])
+        if group is None:
+            group = db_groups[household["id"]] = _Group(head=None, existing=household)
+            groups.append(group)
         group.rows.append(row)
         row.group = group
 
@@ -1033,6 +1111,28 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
             group.state = group.head.household._replace(region=group.head.region)
         else:
             group.state = _NO_CELLS._replace(region=group.existing["region_id"])
+
+    # A row that names no head joins the head row above by its place alone: enough for a
+    # new person, not to move someone the registry has in another household. A misplaced
+    # row would do that silently (an older export's household without a head: its rows,
+    # head cells blank, read as the members of the household above).
+    for row in placed:
+        found = people.get(row.person.id_hash) if row.person else None
+        if found is None or found.household_id is None:
+            continue
+        target = row.group.existing
+        if target is None or target["id"] != found.household_id:
+            row.errors.append(
+                (
+                    "head_id_number",
+                    "",
+                    _(
+                        "此人在台账中属于另一户，本行没有填写户主身份证号：不能只凭所在位置"
+                        "把此人迁入第 %(row)d 行户主的户；确要迁入，请填写户主身份证号"
+                    )
+                    % {"row": row.group.head.number},
+                )
+            )
 
     grants = _existing_grants(
         [g.existing["id"] for g in groups if g.existing],
@@ -1138,6 +1238,9 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
         households=Counts(),
         refusals=refusals,
         ignored_columns=[parsed.header.title(c) for c in parsed.header.unknown],
+        personal_columns={
+            col: key for col, key in parsed.header.mapping.items() if key in _PERSONAL_KEYS
+        },
     )
     plan = _Plan(
         parsed=parsed,
@@ -1152,6 +1255,9 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
     )
     _classify(plan, today=today)
     return plan
+
+
+_PERSONAL_KEYS = frozenset({"id_number", "head_id_number", "phone"})
 
 
 def _refusal(number, letter, header, key, value, reason) -> Refusal:
@@ -1213,6 +1319,8 @@ def _existing_households(ids: list[int]) -> dict[int, dict]:
 
 
 def _existing_grants(household_ids, person_ids, today) -> dict:
+    """{(kind, owner): {(category, grade): (grant id, start, whether it ends today)}} of
+    the grants held today (the end day counts as held)."""
     grants: dict = {}
     day = connection.ops.adapt_datefield_value(today)
     end = connection.ops.quote_name("end")
@@ -1220,14 +1328,14 @@ def _existing_grants(household_ids, person_ids, today) -> dict:
     for kind, key, ids in (("h", "household", household_ids), ("p", "person", person_ids)):
         rows = _select_in(
             CategoryGrant,
-            (key, "category", "grade", "id", "start"),
+            (key, "category", "grade", "id", "start", "end"),
             key,
             sorted(ids),
             held_today,
             (day, day),
         )
-        for owner, category, grade, pk, start in rows:
-            grants.setdefault((kind, owner), {})[(category, grade)] = (pk, start)
+        for owner, category, grade, pk, start, end in rows:
+            grants.setdefault((kind, owner), {})[(category, grade)] = (pk, start, end == today)
     return grants
 
 
@@ -1241,12 +1349,14 @@ def _existing_dwellings(household_ids) -> dict[int, dict]:
 
 
 def _category_changes(held: dict, wanted: frozenset | None, managed: frozenset):
-    """(to add, grant ids to end) to go from the grants held to the categories wanted."""
+    """(to add, grants to end) to go from the grants held to the categories wanted. A grant
+    that ends today is ended already: an import that started it today can end it no
+    earlier, and ending it again would count a change at every re-import of the file."""
     if wanted is None:
         return frozenset(), []
     current = set(held)
     add = wanted - current
-    end = [held[key] for key in current - wanted if key[0] in managed]
+    end = [held[key] for key in current - wanted if key[0] in managed and not held[key][2]]
     return add, end
 
 
@@ -1487,7 +1597,7 @@ def _write(plan: _Plan, *, actor, today: datetime.date) -> None:
         grants.append((category, household, person, region, grade, day, None, "", ""))
 
     def end(held_grants):
-        for pk, start in held_grants:
+        for pk, start, _ends_today in held_grants:
             ended.append((day if start >= today else yesterday, reason, pk))
 
     def dwelling_row(dwelling_id, household_id, region, values):
@@ -1739,7 +1849,8 @@ def _write(plan: _Plan, *, actor, today: datetime.date) -> None:
         grants,
     )
     _refresh_households(sorted(refresh), stamp)
-    hooks.changed([g.id for g in groups] + sorted(refresh))
+    # Not the households the file leaves unchanged: a re-import of the same file is no news.
+    hooks.changed([g.id for g in groups if g.action != "unchanged"] + sorted(refresh))
 
 
 @contextlib.contextmanager
@@ -1904,26 +2015,69 @@ def _columns_of(letters: str) -> range:
     return range(column_number(first), column_number(last or first) + 1)
 
 
-def write_refusals(source, filename: str, result: ImportResult, target) -> int:
+# What reads as an ID number or a mobile phone in a cell of any other column.
+_ID_LIKE = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?!\d)")
+_MOBILE_LIKE = re.compile(r"(?<!\d)1\d{10}(?!\d)")
+
+
+def _masked_text(text: str) -> str:
+    text = _ID_LIKE.sub(lambda m: mask_id_number(m.group().upper()), text)
+    return _MOBILE_LIKE.sub(lambda m: mask_phone(m.group()), text)
+
+
+def _masker(result: ImportResult) -> Callable[[list[str]], list[str]]:
+    """Masks a row's cells as lib/masking does: the 身份证号, 户主身份证号 and 联系电话
+    columns whatever they hold, and what reads as an ID number or a mobile elsewhere (a
+    note, a column left unmapped)."""
+    whole = {
+        col - 1: mask_phone if key == "phone" else mask_id_number
+        for col, key in result.personal_columns.items()
+    }
+
+    def mask(cells: list[str]) -> list[str]:
+        return [
+            (
+                whole[i](roll.plain(cell).upper())
+                if i in whole and "*" not in cell
+                else _masked_text(cell)
+            )
+            if cell
+            else cell
+            for i, cell in enumerate(cells)
+        ]
+
+    return mask
+
+
+def write_refusals(
+    source, filename: str, result: ImportResult, target, *, masked: bool = False
+) -> int:
     """The refused rows of the file as they were, each with its row number and reasons in
     two added columns (原行号, 错误原因) and its bad cells filled red, as an .xlsx at
     ``target``. The import ignores those two columns, so the sheet can be corrected and
-    imported again. Returns the number of rows written."""
+    imported again. ``masked``: ID numbers and phones masked, for a user who may not see
+    them in full (such a file can be read, not imported again). Returns the number of rows
+    written."""
     by_row: dict[int, list[Refusal]] = {}
     for refusal in result.refusals:
         by_row.setdefault(refusal.row, []).append(refusal)
+    mask = _masker(result) if masked else None
     sheet = _open(source, filename)
 
     def annotated(number: int, cells: list[str], width: int) -> list:
         refusals = by_row[number]
         bad = {col for r in refusals if r.column for col in _columns_of(r.column)}
         cells = cells + [""] * (width - len(cells))
+        if mask is not None and number != result.header_row:
+            cells = mask(cells)
         reasons = "；".join(
             f"{r.column}列（{r.header}）：{r.reason}"
             if r.column and r.header
             else (f"{r.column}列：{r.reason}" if r.column else r.reason)
             for r in refusals
         )
+        if mask is not None:  # stored masked already; a formula's text may hold a number
+            reasons = _masked_text(reasons)
         return [
             *(Flagged(c) if i in bad else c for i, c in enumerate(cells, start=1)),
             str(number),

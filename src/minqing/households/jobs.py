@@ -42,8 +42,22 @@ def job_file(job: ImportJob) -> Path:
     return import_dir() / job.stored_name
 
 
-def errors_file(job: ImportJob) -> Path | None:
-    return import_dir() / job.errors_name if job.errors_name else None
+def errors_file(job: ImportJob, *, masked: bool = False) -> Path | None:
+    """The annotated refusals; ``masked``: the copy with ID numbers and phones masked."""
+    if not job.errors_name:
+        return None
+    return import_dir() / (_masked_name(job.errors_name) if masked else job.errors_name)
+
+
+def _masked_name(name: str) -> str:
+    stem, _dot, suffix = name.rpartition(".")
+    return f"{stem}-masked.{suffix}"
+
+
+def errors_file_for(user, job: ImportJob) -> Path | None:
+    """The annotated refusals as ``user`` may have them: in full only with the
+    personal-data permission."""
+    return errors_file(job, masked=not user.can_view_personal)
 
 
 def jobs_in_reach(user):
@@ -64,8 +78,10 @@ def get_import_job_for_user(user, pk) -> tuple[ImportJob, bool]:
 
 
 def may_download_errors(user, job: ImportJob) -> bool:
-    """The annotated refusals are the file's own rows, ID numbers and phones in full: for the
-    user who uploaded them, or one who may see personal data."""
+    """The annotated refusals are the file's own rows: for the user who uploaded them, or
+    one who may see personal data. Only the latter gets the ID numbers and phones in full
+    (errors_file_for): no user without that permission ever receives them, not even the
+    numbers they uploaded."""
     return job.created_by_id == user.pk or user.can_view_personal
 
 
@@ -164,6 +180,12 @@ def _store(job: ImportJob, result: ImportResult, *, path: Path) -> None:
     if result.refusals:
         name = f"{Path(job.stored_name).stem}-errors.xlsx"
         write_refusals(path, job.filename, result, import_dir() / name)
+        # The uploader is the one user without the personal-data permission who may
+        # download the file (may_download_errors): a masked copy for them.
+        if not job.created_by.can_view_personal:
+            write_refusals(
+                path, job.filename, result, import_dir() / _masked_name(name), masked=True
+            )
         job.errors_name = name
     else:
         job.errors_name = ""

@@ -89,6 +89,13 @@ class Household(models.Model):
     def __str__(self):
         return f"{self.head_name or '—'}户（{self.region_id}）"
 
+    @property
+    def title(self) -> str:
+        """How pages name the household: 张三户, or by its address while it has no head."""
+        if self.head_name:
+            return _("%(name)s户") % {"name": self.head_name}
+        return _("%(address)s（无户主）") % {"address": self.address or f"#{self.pk}"}
+
 
 class Person(models.Model):
     name = models.CharField(_("姓名"), max_length=50)

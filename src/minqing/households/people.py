@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from minqing.households.models import PersonStatus, Relation, Sex
 from minqing.lib.crypto import encrypt, keyed_hash, keyring
 from minqing.lib.idcard import IdNumber, InvalidIdNumber, parse_id_number
-from minqing.lib.masking import mask_id_number, mask_phone
+from minqing.lib.masking import mask_id_number, mask_phone, mask_quoted
 from minqing.lib.phones import InvalidPhone, normalize_phone
 from minqing.lib.pinyin import initials
 
@@ -142,7 +142,8 @@ def check_person(
         except InvalidIdNumber as error:
             parsed = error
     if isinstance(parsed, InvalidIdNumber):
-        errors["id_number"] = str(parsed)
+        # The message quotes the number as typed: masked, like everywhere else.
+        errors["id_number"] = mask_quoted(str(parsed), str(id_number))
         parsed = None
     if parsed:
         if sex and sex != parsed.sex:
@@ -162,7 +163,7 @@ def check_person(
         try:
             phone = normalize_phone(phone)
         except InvalidPhone as error:
-            errors["phone"] = str(error)
+            errors["phone"] = mask_quoted(str(error), str(phone), phone=True)
     else:
         phone = ""
     if relation not in _RELATIONS:

@@ -5,6 +5,11 @@ One row per person. The household's own columns (所属村, 家庭住址, 户类
 repeated on each of its members' rows; the head's row is the one that counts, and a member's
 row that says something different is refused rather than guessed at.
 
+A member's row says its household by 户主身份证号, or, left blank, by standing under its
+head's row. A household without a head (its head moved out) has no head row to stand
+under: its rows say so with NO_HEAD in 户主姓名, and the import keeps each such person in
+the household the registry has them in, never under the head row above.
+
 Cell values are words a clerk types (户主, 外出务工, 残疾二级, C, 是), each with the variants
 found in real rolls; the words are Chinese whatever the interface language, because the
 roll is.
@@ -84,6 +89,13 @@ REQUIRED = ("name", "id_number", "relation", "region")
 IGNORED_HEADERS = ("序号", "编号", "错误原因", "原行号")
 REASON_HEADER = "错误原因"
 ROW_HEADER = "原行号"
+# 户主姓名 of a household without a head (what the household's page shows, too).
+NO_HEAD = "（无户主）"
+
+
+def says_no_head(head_name: str) -> bool:
+    """Whether a 户主姓名 cell is NO_HEAD: （无户主）, (无户主) or 无户主."""
+    return plain(head_name).strip("()") == "无户主"
 
 
 def normalize_header(text: str) -> str:

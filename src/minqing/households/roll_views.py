@@ -204,14 +204,15 @@ def job_errors(request, pk):
         raise PermissionDenied(
             gettext("错误文件含完整的身份证号，只有上传人或有个人信息权限的用户可以下载")
         )
-    path = jobs.errors_file(job)
+    path = jobs.errors_file_for(request.user, job)
     if path is None or not path.exists():
         raise Http404
     stem = job.filename.rsplit(".", 1)[0]
+    suffix = gettext("错误") if request.user.can_view_personal else gettext("错误（已脱敏）")
     return FileResponse(
         path.open("rb"),
         as_attachment=True,
-        filename=f"{stem}-{gettext('错误')}.xlsx",
+        filename=f"{stem}-{suffix}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 

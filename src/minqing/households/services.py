@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from minqing.accounts.access import require_personal, require_write
 from minqing.audit.services import audit_record, diff, snapshot
 from minqing.households import hooks
+from minqing.households.categories import GRADES
 from minqing.households.models import (
     Assessment,
     Category,
@@ -179,7 +180,7 @@ def person_update(*, actor, person: Person, data: PersonInput) -> Person:
     """Correct a person's details (name, ID number, phone, status, relation)."""
     require_write(actor, person.region_id)
     if (data.relation == Relation.HEAD) != (person.relation == Relation.HEAD):
-        raise ValidationError({"relation": _("更换户主请用“迁移”或户主变更办理")})
+        raise ValidationError({"relation": _("更换户主请在户页面办理“户主变更”")})
     clean = clean_person(data)
     new_id = clean.fields["id_hash"]
     if new_id != person.id_hash and Person.objects.filter(id_hash=new_id).exists():
@@ -212,6 +213,125 @@ def person_update(*, actor, person: Person, data: PersonInput) -> Person:
     return person
 
 
+def _check_on(on: datetime.date, people, *, label: str) -> None:
+    """A change dated in the future, or before someone joined their household, would leave
+    a history in which a person leaves before arriving or lives in two households at once."""
+    if on > timezone.localdate():
+        raise ValidationError(
+            {"on": _("%(label)s %(date)s 晚于今天") % {"label": label, "date": on.isoformat()}}
+        )
+    joined = dict(
+        Membership.objects.filter(person__in=people, left_on__isnull=True).values_list(
+            "person_id", "joined_on"
+        )
+    )
+    for person in people:
+        since = joined.get(person.pk)
+        if since and on < since:
+            raise ValidationError(
+                {
+                    "on": _("%(label)s %(date)s 早于%(name)s在现户的迁入日期 %(since)s")
+                    % {
+                        "label": label,
+                        "date": on.isoformat(),
+                        "name": person.name,
+                        "since": since.isoformat(),
+                    }
+                }
+            )
+
+
+def _check_new_head(household: Household, person: Person, *, field: str) -> None:
+    if person.household_id != household.pk:
+        raise ValidationError({field: _("%(name)s 不是本户成员") % {"name": person.name}})
+    if person.status not in PRESENT:
+        raise ValidationError(
+            {
+                field: _("%(name)s 的状态是“%(status)s”，不能作为户主")
+                % {"name": person.name, "status": person.get_status_display()}
+            }
+        )
+
+
+def _change_relation(person: Person, household: Household, relation: str, *, on) -> None:
+    """A new relation in the same household: the history closes the record of the old one
+    and opens one for the new, so that who was head on a given day stays answerable."""
+    reason = _("户主变更")
+    Membership.objects.filter(person=person, left_on__isnull=True).update(left_on=on, reason=reason)
+    Membership.objects.create(
+        person=person, household=household, relation=relation, joined_on=on, reason=reason
+    )
+    person.relation = relation
+    person.save(update_fields=["relation", "updated_at"])
+
+
+def _head_change(
+    *, actor, household: Household, person: Person, old: Person | None, old_relation: str, on
+) -> None:
+    """Make ``person`` the head; ``old``, the head still in the household, takes
+    ``old_relation``. The callers have checked both."""
+    if old is not None:
+        _change_relation(old, household, old_relation, on=on)
+    _change_relation(person, household, Relation.HEAD, on=on)
+    household.head = person
+    household.save(update_fields=["head"])
+    _refresh_household(household)
+    hooks.changed([household.pk])
+    audit_record(
+        actor=actor,
+        action="head_change",
+        entity="households.household",
+        entity_id=household.pk,
+        region_code=household.region_id,
+        changes={
+            "head_name": [old.name if old else None, person.name],
+            "old_head_relation": [None, old_relation or None],
+            "on": [None, on.isoformat()],
+        },
+    )
+
+
+@transaction.atomic
+def household_head_change(
+    *,
+    actor,
+    household: Household,
+    person: Person,
+    old_head_relation: str = "",
+    on: datetime.date | None = None,
+) -> Household:
+    """户主变更: a present member becomes the head; the old head, if still in the household,
+    takes ``old_head_relation`` (their relation to the new head)."""
+    require_write(actor, household.region_id)
+    # Two clerks changing the same head: the row lock makes the second wait, then see it.
+    head_id = (
+        Household.objects.select_for_update().values_list("head_id", flat=True).get(pk=household.pk)
+    )
+    if head_id != household.head_id:
+        raise ValidationError({"person": _("该户户主刚被他人变更，请刷新后重试")})
+    if head_id and person.pk == head_id:
+        raise ValidationError({"person": _("%(name)s 已是户主") % {"name": person.name}})
+    _check_new_head(household, person, field="person")
+    old = Person.objects.filter(pk=head_id, household=household).first() if head_id else None
+    if old is not None and (
+        old_head_relation not in Relation.values or old_head_relation == Relation.HEAD
+    ):
+        raise ValidationError(
+            {"old_head_relation": _("请选择原户主%(name)s与新户主的关系") % {"name": old.name}}
+        )
+    on = on or timezone.localdate()
+    _check_on(on, [p for p in (person, old) if p is not None], label=_("变更日期"))
+    _head_change(
+        actor=actor,
+        household=household,
+        person=person,
+        old=old,
+        old_relation=old_head_relation if old else "",
+        on=on,
+    )
+    return household
+
+
 @transaction.atomic
 def person_move(
     *,
@@ -221,8 +341,11 @@ def person_move(
     relation: str,
     on: datetime.date | None = None,
     reason: str = "",
+    successor: Person | None = None,
 ) -> Person:
-    """Move a person to another household (迁移), keeping the history."""
+    """Move a person to another household (迁移), keeping the history. Moving a head out
+    of a household whose members stay may name ``successor``, the member who becomes its
+    head (户主变更 in the same step); without one the household is left without a head."""
     require_write(actor, person.region_id)
     require_write(actor, household.region_id)
     # Two clerks moving the same person: the row lock makes the second wait, then see the
@@ -233,7 +356,11 @@ def person_move(
     if current != person.household_id:
         raise ValidationError({"household": _("此人刚被他人迁移，请刷新后重试")})
     if household.pk == person.household_id:
-        raise ValidationError({"household": _("此人已在该户")})
+        raise ValidationError(
+            {"household": _("此人已在该户；更换户主请在户页面办理“户主变更”")}
+            if relation == Relation.HEAD
+            else {"household": _("此人已在该户")}
+        )
     if relation not in Relation.values:
         raise ValidationError(
             {"relation": _("与户主关系“%(value)s”不是可选值") % {"value": relation}}
@@ -241,7 +368,15 @@ def person_move(
     if relation == Relation.HEAD and household.head_id:
         raise ValidationError({"relation": _("目标户已有户主")})
     on = on or timezone.localdate()
+    _check_on(on, [person], label=_("迁移日期"))
     old = person.household
+    if successor is not None:
+        if old is None or old.head_id != person.pk:
+            raise ValidationError({"successor": _("只有迁出户主时才需指定原户的新户主")})
+        if successor.pk == person.pk:
+            raise ValidationError({"successor": _("新户主应是留在原户的成员")})
+        _check_new_head(old, successor, field="successor")
+        _check_on(on, [successor], label=_("迁移日期"))
     Membership.objects.filter(person=person, left_on__isnull=True).update(left_on=on, reason=reason)
     Membership.objects.create(
         person=person, household=household, relation=relation, joined_on=on, reason=reason
@@ -272,6 +407,8 @@ def person_move(
             "reason": [None, reason],
         },
     )
+    if successor is not None:
+        _head_change(actor=actor, household=old, person=successor, old=None, old_relation="", on=on)
     return person
 
 
@@ -305,8 +442,21 @@ def category_grant(
         raise ValidationError(
             {"start": _("起始日期 %(date)s 晚于今天") % {"date": start.isoformat()}}
         )
+    grade = grade.strip()
     if category.has_grade and not grade:
         raise ValidationError({"grade": _("“%(name)s”须填写等级") % {"name": category.name}})
+    # A grade where there is none would export as “低保二级”, which no import reads back.
+    if grade and not category.has_grade:
+        raise ValidationError(
+            {"grade": _("“%(name)s”不分等级，请不要填写等级") % {"name": category.name}}
+        )
+    if grade and grade not in GRADES:
+        raise ValidationError(
+            {
+                "grade": _("等级“%(grade)s”不是可选值，应为%(grades)s")
+                % {"grade": grade, "grades": "、".join(GRADES)}
+            }
+        )
     overlapping = CategoryGrant.objects.filter(
         category=category, household=household, person=person
     ).filter(Q(end__isnull=True) | Q(end__gte=start))

@@ -22,6 +22,7 @@ from minqing.households.forms import (
     AssessmentForm,
     GrantEndForm,
     GrantForm,
+    HeadChangeForm,
     HouseholdEditForm,
     HouseholdForm,
     MoveForm,
@@ -76,6 +77,8 @@ CHANGE_LABELS = {
     "relation": _("与户主关系"),
     "status": _("人员状态"),
     "household": _("所在户"),
+    "old_head_relation": _("原户主改为"),
+    "on": _("日期"),
     "reason": _("原因"),
     "category": _("类别"),
     "start": _("起始日期"),
@@ -164,6 +167,7 @@ def _masked(person) -> None:
 # Audit rows store codes (``away``, ``flood``, ``dibao``); the page shows their names.
 CHOICE_LABELS = {
     "relation": dict(Relation.choices),
+    "old_head_relation": dict(Relation.choices),
     "status": dict(PersonStatus.choices),
     "cause": dict(DamageCause.choices),
 }
@@ -374,8 +378,15 @@ def person_move(request, pk: int):
     user = request.user
     person, can_write = get_person_for_user(user, pk)
     _require_write(can_write)
-    form = MoveForm(request.POST or None, user=user, person=person)
+    old = person.household
+    successors = []
+    if old is not None and old.head_id == person.pk:
+        successors = [
+            p for p in household_members(old) if p.pk != person.pk and p.status in services.PRESENT
+        ]
+    form = MoveForm(request.POST or None, user=user, person=person, successors=successors)
     if form.is_valid():
+        successor = form.cleaned_data.get("successor")
         moved = call_service(
             form,
             services.person_move,
@@ -385,13 +396,17 @@ def person_move(request, pk: int):
             relation=form.cleaned_data["relation"],
             on=form.cleaned_data["on"],
             reason=form.cleaned_data["reason"],
+            successor=successor,
         )
         if moved:
             messages.success(
                 request,
-                gettext("%(name)s 已迁入%(head)s户")
-                % {"name": person.name, "head": moved.household.head_name or "—"},
+                gettext("%(name)s 已迁入%(household)s")
+                % {"name": person.name, "household": moved.household.title},
             )
+            if successors and successor is None:
+                # The head left, the family stays: their page asks for the 户主变更.
+                return redirect("households:detail", old.pk)
             return redirect("households:detail", moved.household.pk)
     query = (request.GET.get("q") or request.POST.get("q") or "").strip()
     candidates = []
@@ -409,6 +424,33 @@ def person_move(request, pk: int):
         "limit": MOVE_CANDIDATES,
     }
     return render_page(request, "households/move.html", "candidates", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def head_change(request, pk: int):
+    """户主变更: a member of the household becomes its head."""
+    household, can_write = get_household_for_user(request.user, pk)
+    _require_write(can_write)
+    form = HeadChangeForm(
+        request.POST or None, household=household, members=household_members(household)
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        if call_service(
+            form,
+            services.household_head_change,
+            actor=request.user,
+            household=household,
+            person=data["person"],
+            old_head_relation=data.get("old_head_relation", ""),
+            on=data["on"],
+        ):
+            messages.success(
+                request, gettext("已办理户主变更：户主为 %(name)s") % {"name": data["person"].name}
+            )
+            return redirect("households:detail", household.pk)
+    return _form_page(request, {"form": form, "title": gettext("户主变更"), "household": household})
 
 
 @login_required

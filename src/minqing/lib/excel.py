@@ -18,8 +18,10 @@ import contextlib
 import csv
 import datetime
 import io
+import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,9 +34,37 @@ from django.utils.translation import gettext as _
 
 READABLE = (".xlsx", ".xls", ".ods", ".csv")
 
+logger = logging.getLogger(__name__)
+
 
 class SpreadsheetError(ValueError):
     """The file cannot be read at all (wrong type, damaged, encrypted, no sheet)."""
+
+
+# What a damaged file raises on the way in: calamine's errors, and the zip module's while the
+# formula scan reads the sheet (a truncated or corrupted deflate stream).
+_DAMAGED = (
+    python_calamine.CalamineError,
+    OSError,
+    ValueError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+)
+
+
+def _unreadable(filename: str, error: BaseException) -> SpreadsheetError:
+    """The user's message for a file that cannot be read. The library's own text
+    ("invalid Zip archive: Could not find EOCD", "Cfb error: Invalid OLE …") tells a clerk
+    nothing and is in English: it goes to the log only."""
+    logger.warning("cannot read spreadsheet %r: %s: %s", filename, type(error).__name__, error)
+    return SpreadsheetError(
+        _(
+            "无法读取文件“%(name)s”：不是有效的 .xlsx、.xls、.ods 或 .csv 文件，或文件已损坏。"
+            "请用 Excel 或 WPS 打开，另存为 .xlsx 后重新上传"
+        )
+        % {"name": filename}
+    )
 
 
 def column_letter(column: int) -> str:
@@ -145,14 +175,17 @@ class SheetRows:
             self._sheet = self._book.get_sheet_by_name(self.sheet_name)
         except python_calamine.PasswordError:
             raise SpreadsheetError(_("文件已加密，请取消密码保护后再上传")) from None
-        except (python_calamine.CalamineError, OSError, ValueError) as error:
-            raise SpreadsheetError(
-                _("无法读取文件“%(name)s”：%(error)s") % {"name": filename, "error": error}
-            ) from None
+        except SpreadsheetError:
+            raise
+        except _DAMAGED as error:
+            raise _unreadable(filename, error) from None
         finally:
-            if scan is not None:
+            scanner.shutdown()  # waits for the scan
+        if scan is not None:
+            try:
                 self.formulas = scan.result()
-            scanner.shutdown()
+            except _DAMAGED as error:
+                raise _unreadable(filename, error) from None
         end = self._sheet.end
         self.total = end[0] + 1 if end else 0
         self.merged = [
@@ -309,9 +342,15 @@ def _contains(member, pattern: re.Pattern, hints: tuple[bytes, ...] = ()) -> boo
 
 def _xlsx_formulas(source, sheet_name: str) -> dict[tuple[int, int], str]:
     """{(row, column): formula} of the sheet's formula cells (``<f>`` in the sheet XML).
-    The sheet is first scanned as bytes: only a sheet that has formulas is parsed."""
+    The sheet is first scanned as bytes: only a sheet that has formulas is parsed. A zip
+    that breaks while its sheet is read is damaged: that raises (see ``_DAMAGED``), so that
+    formulas are never missed in a sheet calamine happened to read."""
     try:
-        with _zip(source) as archive:
+        archive = _zip(source)
+    except zipfile.BadZipFile:
+        return {}  # not a zip: calamine read another format under this name (.xls as .xlsx)
+    try:
+        with archive:
             path = _xlsx_sheet_path(archive, sheet_name)
             if path is None or path not in archive.namelist():
                 return {}
@@ -331,7 +370,7 @@ def _xlsx_formulas(source, sheet_name: str) -> dict[tuple[int, int], str]:
                         cell = (int(match.group(2)), column_number(match.group(1)))
                         found[cell] = "=" + (formula.text or "")
             return found
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
+    except (KeyError, ElementTree.ParseError):
         return {}
 
 

@@ -1,4 +1,16 @@
+from django import forms
 from django.core.exceptions import ValidationError
+
+
+class DateInput(forms.DateInput):
+    """An ``<input type="date">``. Its value must be an ISO date whatever the language: under
+    zh-hans Django would write 2026/08/10, which the browser rejects, and the field would open
+    empty. The browser shows the date in the user's own way."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def call_service(form, service, **kwargs):

@@ -19,3 +19,13 @@ def mask_phone(number: str) -> str:
     if len(number) <= 7:
         return "*" * (len(number) - 4) + number[-4:]
     return number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
+def mask_quoted(message: str, value: str, *, phone: bool = False) -> str:
+    """``message`` with ``value``, a number as it was typed, masked wherever it is quoted: a
+    refusal must not hand a full number back to a user who may not see it. A value too short
+    to be anyone's number stays as typed, so that the typo can be seen."""
+    value = str(value or "")
+    if len(value.strip()) < (7 if phone else 10):
+        return message
+    return message.replace(value, mask_phone(value) if phone else mask_id_number(value))

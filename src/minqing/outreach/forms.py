@@ -3,11 +3,14 @@ import datetime
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from minqing.accounts.roles import Cap
 from minqing.accounts.selectors import units_in_reach, users_in_reach
 from minqing.households.models import Category, SafetyGrade
+from minqing.lib.forms import DateInput
+from minqing.outreach import selectors
 from minqing.outreach.models import DEFAULT_ASPECTS, CampaignKind, PairingKind
 from minqing.outreach.services import VisitInput
 from minqing.regions.models import Level, Region, prefix_q
@@ -24,7 +27,8 @@ def cadres_for(user):
 
 class CadreChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return f"{obj.display_name}（{obj.unit.name if obj.unit else obj.username}）"
+        label = f"{obj.display_name}（{obj.unit.name if obj.unit else obj.username}）"
+        return label if obj.is_active else f"{label}{gettext('（账户已停用）')}"
 
 
 class CadreMultipleField(forms.ModelMultipleChoiceField):
@@ -38,26 +42,68 @@ def _cadre_queryset(user):
     return User.objects.filter(pk__in=[u.pk for u in cadres_for(user)]).select_related("unit")
 
 
+# The interval a must-visit category starts with on a new campaign's form.
+DEFAULT_EVERY_DAYS = 30
+
+
+class MustVisitWidget(forms.MultiWidget):
+    """One number of days per category (``<name>_<code>``), each labelled with its name."""
+
+    template_name = "outreach/must_visit_widget.html"
+
+    def __init__(self, categories, attrs=None):
+        self.categories = categories
+        days = {"min": 1, "max": 366, "inputmode": "numeric"}
+        super().__init__({c.code: forms.NumberInput(days) for c in categories}, attrs)
+
+    def decompress(self, value):
+        value = value or {}
+        return [value.get(c.code) for c in self.categories]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        for sub, category in zip(context["widget"]["subwidgets"], self.categories, strict=True):
+            sub["label"] = category.name
+        return context
+
+
+class MustVisitField(forms.MultiValueField):
+    """五必访 as {category code: every n days}, one interval per category: a category given a
+    number of days is a must-visit one, a blank one is not."""
+
+    def __init__(self, *, categories, **kwargs):
+        self.codes = [c.code for c in categories]
+        fields = []
+        for c in categories:
+            message = gettext("“%(name)s”的走访间隔应为 1 到 366 天") % {"name": c.name}
+            fields.append(
+                forms.IntegerField(
+                    required=False,
+                    min_value=1,
+                    max_value=366,
+                    error_messages=dict.fromkeys(("invalid", "min_value", "max_value"), message),
+                )
+            )
+        kwargs.setdefault("widget", MustVisitWidget(categories))
+        super().__init__(fields, require_all_fields=False, required=False, **kwargs)
+
+    def compress(self, data_list):
+        if not data_list:  # every box blank
+            return {}
+        return {c: days for c, days in zip(self.codes, data_list, strict=True) if days is not None}
+
+
 class CampaignForm(forms.Form):
+    field_order = ["name", "kind", "start", "end", "regions", "rounds", "must_visit"]
     name = forms.CharField(label=_("活动名称"), max_length=100)
     kind = forms.ChoiceField(label=_("活动类型"), choices=CampaignKind.choices)
-    start = forms.DateField(label=_("开始日期"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("结束日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("开始日期"), widget=DateInput)
+    end = forms.DateField(label=_("结束日期"), widget=DateInput)
     regions = forms.CharField(
         label=_("覆盖区划代码"),
         help_text=_("县、乡镇或村的区划代码（6、9 或 12 位），多个用逗号分隔"),
     )
     rounds = forms.IntegerField(label=_("走访轮次"), min_value=1, max_value=12, initial=1)
-    must_categories = forms.ModelMultipleChoiceField(
-        label=_("必访类别（五必访）"),
-        queryset=Category.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        to_field_name="code",
-    )
-    must_every_days = forms.IntegerField(
-        label=_("必访户走访间隔（天）"), min_value=1, max_value=366, initial=30
-    )
     aspects = forms.CharField(
         label=_("走访内容（四访）"),
         initial="、".join(DEFAULT_ASPECTS),
@@ -66,12 +112,20 @@ class CampaignForm(forms.Form):
     report_day = forms.IntegerField(label=_("每月报送日"), min_value=1, max_value=28, initial=20)
 
     def __init__(self, *args, user, **kwargs):
+        """``initial["must_visit"]``, when given, is {category code: days} (see
+        ``must_visit_initial``)."""
         super().__init__(*args, **kwargs)
         self.fields["regions"].initial = user.reach
         self.fields["start"].initial = timezone.localdate()
-        self.fields["must_categories"].initial = list(
-            Category.objects.filter(must_visit=True).values_list("code", flat=True)
+        # The categories are data: the field is made per form, then put in its place.
+        categories = list(Category.objects.all())
+        self.fields["must_visit"] = MustVisitField(
+            categories=categories,
+            label=_("必访类别及走访间隔（五必访）"),
+            help_text=_("填写天数的类别为必访户，至少每隔这么多天走访一次；留空为不必访"),
+            initial={c.code: DEFAULT_EVERY_DAYS for c in categories if c.must_visit},
         )
+        self.order_fields(self.field_order)
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
@@ -83,13 +137,23 @@ class CampaignForm(forms.Form):
             "end": data["end"],
             "regions": [r.strip() for r in data["regions"].replace("，", ",").split(",")],
             "rounds": data["rounds"],
-            "must_visit": [
-                {"category": c.code, "every_days": data["must_every_days"]}
-                for c in data["must_categories"]
-            ],
+            "must_visit": self._must_visit_rules(),
             "aspects": [a.strip() for a in split if a.strip()],
             "report_day": data["report_day"],
         }
+
+    def _must_visit_rules(self) -> list[dict]:
+        """The rules in the order they were stored (new categories after), so that saving a
+        campaign unchanged leaves its rules, and its audit trail, as they were."""
+        chosen = self.cleaned_data["must_visit"]
+        before = [c for c in (self.initial.get("must_visit") or {}) if c in chosen]
+        order = before + [c for c in chosen if c not in before]
+        return [{"category": c, "every_days": chosen[c]} for c in order]
+
+
+def must_visit_initial(campaign) -> dict[str, int]:
+    """A campaign's rules as the campaign form's ``must_visit`` initial value."""
+    return {r["category"]: r["every_days"] for r in campaign.must_visit}
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -209,7 +273,7 @@ class PickForm(forms.Form):
     mode = forms.ChoiceField(choices=[("one", "one"), ("spread", "spread")], initial="one")
     cadre = CadreChoiceField(label=_("包联干部"), queryset=None, required=False)
     cadres = CadreMultipleField(label=_("包联干部（平均分配）"), queryset=None, required=False)
-    start = forms.DateField(label=_("起始日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("起始日期"), widget=DateInput)
 
     def __init__(self, *args, user, household_ids, **kwargs):
         super().__init__(*args, **kwargs)
@@ -256,13 +320,17 @@ class HandoverForm(forms.Form):
         queryset=None,
         help_text=_("可选多人：其包联户按住址相邻平均分给接替干部"),
     )
-    on = forms.DateField(label=_("移交日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label=_("移交日期"), widget=DateInput)
     reason = forms.CharField(label=_("移交原因"), max_length=200)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, campaign, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["cadre"].queryset = _cadre_queryset(user)
-        self.fields["successors"].queryset = _cadre_queryset(user)
+        active = _cadre_queryset(user)
+        # The leaving cadre's account is usually switched off first: it is offered while it
+        # still holds pairings here. Only active cadres may take the households over.
+        leaving = active | selectors.switched_off_cadres(user, campaign).select_related("unit")
+        self.fields["cadre"].queryset = leaving.order_by("full_name", "id")
+        self.fields["successors"].queryset = active
         self.fields["on"].initial = timezone.localdate()
 
 
@@ -277,7 +345,7 @@ class PairingForm(forms.Form):
     cadre = CadreChoiceField(label=_("领导或干部"), queryset=None, required=False)
     unit = forms.ModelChoiceField(label=_("包村部门"), queryset=None, required=False)
     compound = forms.CharField(label=_("小区名称"), max_length=100, required=False)
-    start = forms.DateField(label=_("起始日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("起始日期"), widget=DateInput)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

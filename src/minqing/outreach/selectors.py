@@ -5,7 +5,7 @@ grouped by the code prefix of the level below the region asked for."""
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.http import Http404
 from django.utils import timezone
@@ -90,6 +90,24 @@ def get_cadre_for_user(user, pk) -> User:
     return cadre
 
 
+def switched_off_cadres(user, campaign: Campaign) -> QuerySet[User]:
+    """Switched-off accounts in the user's reach still holding open pairings of the campaign
+    within it: a leaving cadre's account is usually switched off before the handover."""
+    holding = Pairing.objects.filter(
+        campaign=campaign, cadre=OuterRef("pk"), end__isnull=True
+    ).filter(prefix_q("region_id", user.reach))
+    return users_in_reach(user).filter(Exists(holding), is_active=False)
+
+
+def _switched_off_ids(campaign: Campaign) -> list[int]:
+    """Switched-off accounts still paired with households of the campaign: those households
+    count as unpaired. There are few or none, so their households are looked up by cadre
+    (enrolment_cadre_idx) rather than every household joined to its cadre's account, which
+    would cost the unpaired figure its small partial index."""
+    paired = Enrolment.objects.filter(campaign=campaign, cadre=OuterRef("pk"))
+    return list(User.objects.filter(Exists(paired), is_active=False).values_list("pk", flat=True))
+
+
 def get_flag_for_user(user, pk) -> Flag:
     flag = Flag.objects.filter(prefix_q("region_id", user.reach), pk=pk).first()
     if flag is None:
@@ -114,16 +132,14 @@ def scope_prefix(user, raw: str) -> str:
     raw = (raw or "").strip()
     if not raw:
         return user.reach
-    prefix = raw.rstrip("0") if len(raw) == 12 else raw
-    # A padded code keeps its level's digits: 130681001000 → 130681001.
-    if len(raw) == 12:
-        region = Region.objects.filter(code=raw).first()
-        if region is None:
-            raise Http404
-        prefix = region.prefix
-    if not prefix.isdigit() or not prefix.startswith(user.reach):
+    # Only a region's own digits (2, 4, 6, 9 or 12) name it: "1306811" would be a township's
+    # first digit and no region. A padded code keeps its level's: 130681001000 → 130681001.
+    if not raw.isdigit() or len(raw) not in DIGITS_LEVEL:
         raise Http404
-    return prefix
+    region = Region.objects.filter(code=pad(raw)).first()
+    if region is None or not region.prefix.startswith(user.reach):
+        raise Http404
+    return region.prefix
 
 
 @dataclass
@@ -195,6 +211,9 @@ def coverage(
         of(k).must_visit, of(k).overdue = row["must"] or 0, row["overdue"] or 0
     for k, row in grouped(Enrolment.objects.filter(cadre__isnull=True), n=Count("id")):
         of(k).unpaired = row["n"] or 0
+    if switched_off := _switched_off_ids(campaign):
+        for k, row in grouped(Enrolment.objects.filter(cadre__in=switched_off), n=Count("id")):
+            of(k).unpaired += row["n"] or 0
     return figures
 
 
@@ -244,7 +263,7 @@ SHOW = {
     "unvisited": Q(visits=0),
     "overdue": Q(next_due__isnull=False),  # and next_due < today, added below
     "must": Q(next_due__isnull=False),
-    "unpaired": Q(cadre__isnull=True),
+    "unpaired": Q(cadre__isnull=True),  # or paired with a switched-off account, added below
     "promised": Q(promise_open=True),
 }
 
@@ -259,6 +278,8 @@ def enrolment_rows(
         qs = qs.filter(visits__gte=k)
     elif show == "missing":
         qs = qs.filter(visits__lt=k)
+    elif show == "unpaired":  # as coverage counts them
+        qs = qs.filter(Q(cadre__isnull=True) | Q(cadre__in=_switched_off_ids(campaign)))
     else:
         qs = qs.filter(SHOW.get(show, Q()))
         if show == "overdue":
@@ -373,7 +394,11 @@ def visit_list(user, *, campaign=None, prefix="", cadre=None, flagged=False) -> 
     if cadre is not None:
         qs = qs.filter(author=cadre)
     if flagged:
-        qs = qs.filter(flags__cleared_at__isnull=True).distinct()
+        # Across the reverse key a plain filter is a LEFT JOIN, which a visit without any flag
+        # passes too: ask for an open flag.
+        qs = qs.filter(
+            Exists(Flag.objects.filter(visit=OuterRef("pk"), cleared_at__isnull=True))
+        )
     return qs.select_related("household", "author", "region")
 
 

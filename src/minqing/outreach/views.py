@@ -36,6 +36,7 @@ from minqing.outreach.forms import (
     VisitEditForm,
     VisitForm,
     default_start,
+    must_visit_initial,
 )
 from minqing.outreach.importer import pairings_import
 from minqing.outreach.models import Pairing, PairingKind, VisitPhoto
@@ -98,7 +99,6 @@ def campaign_new(request):
 def campaign_edit(request, pk: int):
     campaign, can_write = selectors.get_campaign_for_user(request.user, pk)
     _require(can_write and campaign.within(request.user.reach))
-    rules = campaign.must_visit
     initial = {
         "name": campaign.name,
         "kind": campaign.kind,
@@ -106,8 +106,7 @@ def campaign_edit(request, pk: int):
         "end": campaign.end,
         "regions": ",".join(campaign.regions),
         "rounds": campaign.rounds,
-        "must_categories": [r["category"] for r in rules],
-        "must_every_days": rules[0]["every_days"] if rules else 30,
+        "must_visit": must_visit_initial(campaign),
         "aspects": "、".join(campaign.aspects),
         "report_day": campaign.report_day,
     }
@@ -359,7 +358,7 @@ def pairing_page(request, pk: int):
         "can_write": can_write,
         "others": others,
         "pairing_form": PairingForm(user=user, initial={"start": default_start(campaign)}),
-        "handover_form": HandoverForm(user=user),
+        "handover_form": HandoverForm(user=user, campaign=campaign),
         "import_form": ImportForm(),
     }
     return render(request, "outreach/pairings.html", context)
@@ -405,7 +404,7 @@ def handover(request, pk: int):
     user = request.user
     campaign, can_write = selectors.get_campaign_for_user(user, pk)
     _require(can_write)
-    form = HandoverForm(request.POST or None, user=user)
+    form = HandoverForm(request.POST or None, user=user, campaign=campaign)
     if form.is_valid():
         data = form.cleaned_data
         shares = call_service(

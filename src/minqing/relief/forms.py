@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from minqing.households.models import Category, SafetyGrade
+from minqing.lib.forms import DateInput
 from minqing.relief.models import (
     GrantKind,
     HazardDecision,
@@ -131,13 +132,11 @@ def editor_choices() -> dict:
 class ProgrammeForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("项目名称"), max_length=100)
     kind = forms.ChoiceField(label=gettext_lazy("类型"), choices=ProgrammeKind.choices)
-    starts_on = forms.DateField(
-        label=gettext_lazy("开始日期"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    starts_on = forms.DateField(label=gettext_lazy("开始日期"), widget=DateInput)
     ends_on = forms.DateField(
         label=gettext_lazy("结束日期"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput,
     )
     budget = forms.DecimalField(
         label=gettext_lazy("预算（元）"), min_value=0, decimal_places=2, required=False
@@ -158,9 +157,7 @@ class ProgrammeForm(forms.Form):
 
 class CycleForm(forms.Form):
     label = forms.CharField(label=gettext_lazy("批次"), max_length=20, required=False)
-    on = forms.DateField(
-        label=gettext_lazy("认定基准日"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    on = forms.DateField(label=gettext_lazy("认定基准日"), widget=DateInput)
 
 
 class ObjectionForm(forms.Form):
@@ -197,7 +194,7 @@ class ProjectForm(forms.Form):
 
 class MilestoneForm(forms.Form):
     stage = forms.ChoiceField(label=gettext_lazy("节点"), choices=Stage.choices)
-    on = forms.DateField(label=gettext_lazy("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label=gettext_lazy("日期"), widget=DateInput)
     photo = forms.FileField(label=gettext_lazy("照片"), required=False)
     note = forms.CharField(label=gettext_lazy("说明"), max_length=200, required=False)
 

@@ -5,6 +5,8 @@
 - ``liu``     刘芳's household in 文兴街社区 (双塔街道); 低保 since 2026-02-01
 - ``other``   another 张三 in the outsider's 万全庄村 (永清县)
 
+and, where a test asks for ``headless``, 乙户主's household in 万全庄村, which its head left.
+
 Tests run on 2026-06-15 (Asia/Shanghai), so that dates in the spring are in the past.
 """
 
@@ -16,7 +18,12 @@ import pytest
 
 from minqing.households.models import Category, Household, Person, Relation
 from minqing.households.people import PersonInput
-from minqing.households.services import category_grant, dwelling_assess, household_create
+from minqing.households.services import (
+    category_grant,
+    dwelling_assess,
+    household_create,
+    person_move,
+)
 from minqing.lib.idcard import make_id_number
 from minqing.regions.models import Region
 from minqing.testing import OTHER_WANQUANZHUANG, WANQUANZHUANG
@@ -43,6 +50,8 @@ LIU_ID = make_id_number("130681", datetime.date(1970, 11, 30), 44)
 LIU_PHONE = "13700001111"
 OTHER_ID = make_id_number("131023", datetime.date(1962, 7, 1), 55)
 OTHER_PHONE = "15811112222"
+YI_HEAD_ID = make_id_number("130681", datetime.date(1966, 3, 8), 71)
+YI_MEMBER_ID = make_id_number("130681", datetime.date(1995, 9, 1), 72)
 
 
 @dataclass
@@ -120,6 +129,24 @@ def registry(cast, today) -> Registry:
         ming=people["张小明"],
         dibao=dibao,
     )
+
+
+@pytest.fixture
+def headless(registry, today):
+    """乙户主's household in 万全庄村, at 张三's address, with 乙成员; 乙户主 then moved to
+    刘芳's household (an ordinary 迁移), which leaves 乙成员 in a household without a head,
+    exported right under 张三's rows."""
+    yi = household_create(
+        actor=None,
+        region=Region.objects.get(code=WANQUANZHUANG),
+        address="万全庄村东街8号",
+        head=PersonInput(name="乙户主", id_number=YI_HEAD_ID),
+        members=[PersonInput(name="乙成员", id_number=YI_MEMBER_ID, relation=Relation.CHILD)],
+    )
+    person_move(actor=None, person=yi.head, household=registry.liu, relation=Relation.OTHER)
+    yi.refresh_from_db()
+    assert yi.head is None
+    return yi
 
 
 FULL_VALUES = [ZHANG_ID, ZHANG_PHONE, LI_ID, LI_PHONE, MING_ID, LIU_ID, LIU_PHONE]

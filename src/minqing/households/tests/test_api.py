@@ -311,11 +311,72 @@ def test_create_is_refused_to_read_only_users_and_out_of_reach(registry, api):
 
     assert (viewer.status_code, viewer.json()["detail"]) == (403, READ_ONLY)
     assert supervisor.status_code == 403
-    assert elsewhere.status_code == 403
+    assert (elsewhere.status_code, elsewhere.json()["detail"]) == (404, NOT_FOUND)
     assert township.status_code == 422
     assert township.json()["fields"]["region"] == ["户必须属于一个现行的村（社区）"]
     assert unknown.status_code == 422
     assert Household.objects.count() == 3
+
+
+def test_create_out_of_reach_is_404_whether_or_not_the_village_exists(registry, api):
+    elsewhere = api("township").post("/households", _household_body(region=WANQUANZHUANG))
+    nowhere = api("township").post("/households", _household_body(region="130681107999"))
+    other_county = api("outsider").post("/households", _household_body(region=WANQUANZHUANG))
+    read_only_elsewhere = api("viewer").post("/households", _household_body(region="131023103202"))
+
+    for response in (elsewhere, nowhere, other_county, read_only_elsewhere):
+        assert (response.status_code, response.json()["detail"]) == (404, NOT_FOUND)
+    assert Household.objects.count() == 3
+
+
+def test_a_refused_number_is_masked_in_the_message(registry, api):
+    body = _household_body()
+    typed = ZHANG_ID[:-1] + "1"
+    body["head"]["id_number"] = typed
+
+    response = api("village").post("/households", body)
+
+    assert response.status_code == 422
+    assert response.json()["fields"]["id_number"] == [
+        f"身份证号“{typed[:6]}********{typed[-4:]}”校验位错误：末位应为 X"
+    ]
+    assert typed not in response.content.decode()
+
+
+def test_a_malformed_field_is_refused_in_chinese_by_its_own_name(registry, api):
+    response = api("admin").post(
+        f"/people/{registry.ming.pk}/move", {"household_id": "刘芳", "on": "2026-13-01"}
+    )
+
+    assert response.status_code == 422
+    body = response.json()
+    assert body["detail"] == "请求数据格式不正确：household_id、relation、on"
+    assert body["fields"] == {
+        "household_id": ["应为整数"],
+        "relation": ["必须填写"],
+        "on": ["应为日期，格式如 2026-06-15"],
+    }
+    assert body["errors"] == [
+        "household_id：应为整数",
+        "relation：必须填写",
+        "on：应为日期，格式如 2026-06-15",
+    ]
+    assert "Input should" not in response.content.decode()
+    assert "payload" not in response.content.decode()
+
+
+def test_a_malformed_nested_field_is_named_by_its_path(registry, api):
+    body = _household_body()
+    body["head"]["birth_date"] = "去年"
+    body["members"][0]["name"] = 5
+
+    response = api("village").post("/households", body)
+
+    assert response.status_code == 422
+    assert response.json()["fields"] == {
+        "head.birth_date": ["应为日期，格式如 2026-06-15"],
+        "members.0.name": ["应为文字"],
+    }
 
 
 def test_create_with_a_malformed_body_is_422_in_chinese(registry, api):
@@ -428,6 +489,70 @@ def test_move_a_person(registry, api):
     )
 
 
+@pytest.mark.parametrize(
+    ("on", "message"),
+    [
+        ("2027-06-01", "迁移日期 2027-06-01 晚于今天"),
+        ("2005-01-01", "迁移日期 2005-01-01 早于张小明在现户的迁入日期 2020-01-01"),
+    ],
+)
+def test_a_move_with_an_impossible_date_is_refused_on_the_date_field(registry, api, on, message):
+    response = api("admin").post(
+        f"/people/{registry.ming.pk}/move",
+        {"household_id": registry.liu.pk, "relation": "other", "on": on},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["fields"] == {"on": [message]}
+    assert Person.objects.get(pk=registry.ming.pk).household_id == registry.zhang.pk
+
+
+def test_moving_the_head_can_name_the_households_new_head(registry, api):
+    response = api("admin").post(
+        f"/people/{registry.head.pk}/move",
+        {"household_id": registry.liu.pk, "relation": "spouse", "successor_id": registry.li.pk},
+    )
+    stranger = api("admin").post(
+        f"/people/{registry.ming.pk}/move",
+        {
+            "household_id": registry.liu.pk,
+            "relation": "other",
+            "successor_id": registry.liu.head_id,
+        },
+    )
+
+    assert response.status_code == 200
+    zhang = api("admin").get(f"/households/{registry.zhang.pk}").json()
+    assert (zhang["head_id"], zhang["head_name"]) == (registry.li.pk, "李四")
+    assert stranger.status_code == 422
+    assert stranger.json()["fields"] == {"successor_id": ["该人员不是原户成员"]}
+
+
+def test_change_the_head_through_the_api(registry, cast, api):
+    path = f"/households/{registry.zhang.pk}/head"
+    body = {"person_id": registry.ming.pk, "old_head_relation": "parent", "on": "2026-06-10"}
+
+    out = api("township").post(path, body)
+    read_only = api("viewer").post(path, body)
+    stranger = api("village").post(path, body | {"person_id": registry.liu.head_id})
+    no_relation = api("village").post(path, body | {"old_head_relation": ""})
+    response = api("village").post(path, body)
+    again = api("village").post(path, body)
+
+    assert out.status_code == 404
+    assert (read_only.status_code, read_only.json()["detail"]) == (403, READ_ONLY)
+    assert stranger.json()["fields"] == {"person_id": ["该人员不是本户成员"]}
+    assert no_relation.json()["fields"] == {"old_head_relation": ["请选择原户主张三与新户主的关系"]}
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["head_id"], body["head_name"]) == (registry.ming.pk, "张小明")
+    relations = {m["name"]: m["relation"] for m in body["members"]}
+    assert relations == {"张小明": "head", "张三": "parent", "李四": "spouse"}
+    assert again.json()["fields"] == {"person_id": ["张小明 已是户主"]}
+    row = AuditLog.objects.get(action="head_change")
+    assert (row.actor, row.source) == (cast.village, "api")
+
+
 def test_grant_and_end_a_category(registry, cast, api):
     township = api("township")
 
@@ -479,7 +604,10 @@ def test_grant_refusals(registry, api):
     read_only = api("viewer").post(path, {"category": "dibao", "start": "2026-06-01"})
     out = api("township").post(path, {"category": "dibao", "start": "2026-06-01"})
 
+    graded = api("admin").post(path, {"category": "dibao", "start": "2026-05-01", "grade": "二级"})
+
     assert scope.json()["fields"] == {"category": ["“残疾”是人员类别，应认定给人"]}
+    assert graded.json()["fields"] == {"grade": ["“低保”不分等级，请不要填写等级"]}
     assert sensitive.status_code == 422
     assert read_only.status_code == 403
     assert out.status_code == 404

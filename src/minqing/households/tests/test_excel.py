@@ -157,6 +157,24 @@ def test_unsupported_and_damaged_files_are_refused(tmp_path):
         read_rows(damaged, "a.xlsx")
 
 
+def test_a_broken_deflate_stream_is_a_damaged_file_not_a_crash(tmp_path):
+    # calamine fails on the sheet, and so does the formula scan reading it beside calamine:
+    # zlib's error from the scan used to escape (HTTP 500) in place of a clear message.
+    out = io.BytesIO()
+    write_xlsx(out, ["姓名", "身份证号"], [["张三", "=1+1"]] * 200)
+    data = bytearray(out.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + 20
+    for i in range(start, start + 40):
+        data[i] ^= 0x55
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(bytes(data))
+
+    with pytest.raises(SpreadsheetError, match="或文件已损坏"):
+        read_rows(path, "a.xlsx")
+
+
 def test_write_xlsx_streams_text_as_text(tmp_path):
     path = tmp_path / "out.xlsx"
 

@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from minqing.audit.models import AuditLog
 from minqing.households.importer import import_roll
-from minqing.households.models import Category, Person
-from minqing.households.roll import HEADERS
+from minqing.households.models import Category, Household, Membership, Person
+from minqing.households.roll import HEADERS, NO_HEAD
 from minqing.households.services import category_grant
 from minqing.households.tests.conftest import (
     LI_ID,
@@ -155,6 +155,36 @@ def test_a_full_export_reimports_unchanged(cast, client_for, disabled_li, tmp_pa
     assert result.people.as_dict() == {"created": 0, "updated": 0, "unchanged": 4, "refused": 0}
     assert result.households.as_dict() == {"created": 0, "updated": 0, "unchanged": 2, "refused": 0}
     assert list(Person.objects.values().order_by("id")) == before
+
+
+def test_a_household_without_a_head_is_exported_as_such(cast, client_for, headless):
+    _r, content = _get(client_for(cast.admin), full="1")
+
+    rows = _rows(content)[1:]
+    member = next(row for row in rows if row[2] == "乙成员")
+    assert member[:2] == [NO_HEAD, ""]  # not blank: blank reads as the household above
+    assert member[4] == "子女"
+
+
+def test_an_export_with_a_household_without_a_head_reimports_unchanged(
+    cast, client_for, headless, tmp_path
+):
+    _r, content = _get(client_for(cast.admin), full="1")
+    path = tmp_path / "export.xlsx"
+    path.write_bytes(content)
+    people = list(Person.objects.values().order_by("id"))
+    memberships = list(Membership.objects.values().order_by("id"))
+
+    result = import_roll(actor=cast.admin, source=path, filename=path.name)
+
+    assert [r.as_dict() for r in result.refusals] == []
+    assert result.people.as_dict() == {"created": 0, "updated": 0, "unchanged": 6, "refused": 0}
+    assert result.households.as_dict() == {"created": 0, "updated": 0, "unchanged": 3, "refused": 0}
+    assert list(Person.objects.values().order_by("id")) == people
+    assert list(Membership.objects.values().order_by("id")) == memberships
+    member = Person.objects.get(name="乙成员")
+    assert (member.household_id, member.relation) == (headless.pk, "child")
+    assert Household.objects.get(pk=headless.pk).member_count == 1
 
 
 def test_a_masked_export_is_refused_by_the_import(cast, client_for, registry, tmp_path, today):

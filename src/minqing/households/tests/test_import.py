@@ -4,6 +4,9 @@ a 1,000-row roll with 37 broken rows is refused whole with 37 precise reasons.""
 
 import datetime
 import io
+import logging
+import zipfile
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -11,6 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from minqing.audit.models import AuditLog
+from minqing.households import hooks
+from minqing.households.export import roll_rows
+from minqing.households.filters import household_filter_from_params
 from minqing.households.importer import RollError, import_roll, parse_roll
 from minqing.households.models import (
     Assessment,
@@ -21,9 +27,16 @@ from minqing.households.models import (
     Person,
 )
 from minqing.households.people import id_hash
-from minqing.households.roll import HEADERS
-from minqing.households.tests.conftest import LI_ID, ZHANG_ID
-from minqing.households.tests.rolls import VILLAGE, person_id, roll, write, xlsx_with
+from minqing.households.roll import HEADERS, NO_HEAD
+from minqing.households.tests.conftest import LI_ID, YI_MEMBER_ID, ZHANG_ID
+from minqing.households.tests.rolls import (
+    VILLAGE,
+    person_id,
+    roll,
+    write,
+    xlsx_bytes,
+    xlsx_with,
+)
 from minqing.lib.crypto import decrypt
 from minqing.lib.masking import mask_id_number
 
@@ -210,6 +223,36 @@ def test_a_person_moved_to_another_household_keeps_the_history(cast, today, tmp_
     assert (old.member_count, new.member_count) == (2, 4)
 
 
+def test_reimporting_a_file_that_ended_categories_today_changes_nothing(
+    cast, today, tmp_path, time_machine, monkeypatch
+):
+    rows = roll(10)
+    _import(cast.admin, write(tmp_path / "roll.xlsx", rows))
+    for row in rows[:3]:  # household 0 no longer holds 低保, started today by the import
+        row[COL["户类别"]] = ""
+    rows[2][COL["人员类别"]] = ""  # nor its third member 残疾二级
+    fixed = write(tmp_path / "fixed.xlsx", rows)
+    first = _import(cast.admin, fixed)
+    assert (first.households.updated, first.people.updated) == (1, 1)
+    ended = CategoryGrant.objects.filter(end=today).values_list("category__code", flat=True)
+    assert sorted(ended) == ["dibao", "disabled"]
+    time_machine.move_to(datetime.datetime(2026, 6, 15, 16, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    households = list(Household.objects.values().order_by("id"))
+    people = list(Person.objects.values().order_by("id"))
+    grants = list(CategoryGrant.objects.values().order_by("id"))
+    told = []
+    monkeypatch.setattr(hooks, "household_changed", [told.append])
+
+    again = _import(cast.admin, fixed)
+
+    assert again.households.as_dict() == {"created": 0, "updated": 0, "unchanged": 10, "refused": 0}
+    assert again.people.as_dict() == {"created": 0, "updated": 0, "unchanged": 30, "refused": 0}
+    assert list(Household.objects.values().order_by("id")) == households  # updated_at too
+    assert list(Person.objects.values().order_by("id")) == people
+    assert list(CategoryGrant.objects.values().order_by("id")) == grants
+    assert told == []  # nothing changed for outreach to follow
+
+
 # --- The headline: 1,000 rows, 37 broken --------------------------------------------------
 
 
@@ -379,6 +422,85 @@ def test_a_member_row_without_a_head_above_is_refused(cast, today, tmp_path):
 
     assert result.refusals[0].row == 2
     assert "户主身份证号在本表和台账中都找不到对应的户主" in result.refusals[0].reason
+
+
+def _exported(user) -> list[list[str]]:
+    filters, _errors = household_filter_from_params(user, {})
+    return list(roll_rows(user, filters, full=True))
+
+
+def test_an_older_export_cannot_move_the_members_of_a_household_without_a_head(
+    cast, today, headless, tmp_path
+):
+    # An export from before NO_HEAD left the head cells of 乙成员's row blank, right under
+    # 张三's rows, with the same village and address: by its place alone it read as his.
+    rows = [[("" if cell == NO_HEAD else cell) for cell in row] for row in _exported(cast.admin)]
+    number = next(n for n, row in enumerate(rows, start=2) if row[COL["姓名"]] == "乙成员")
+    assert rows[number - 3][COL["户主身份证号"]] == ZHANG_ID
+    memberships = list(Membership.objects.values().order_by("id"))
+
+    result = _import(cast.admin, write(tmp_path / "older.xlsx", rows))
+
+    assert not result.applied
+    assert [(r.row, r.column, r.header) for r in result.refusals] == [
+        (number, LETTER["户主身份证号"], "户主身份证号")
+    ]
+    assert "此人在台账中属于另一户，本行没有填写户主身份证号" in result.refusals[0].reason
+    assert _person(YI_MEMBER_ID).household_id == headless.pk
+    assert list(Membership.objects.values().order_by("id")) == memberships
+
+
+def test_rows_marked_without_a_head_are_only_people_of_such_a_household(
+    cast, today, headless, tmp_path
+):
+    rows = _exported(cast.admin)
+    newcomer = list(rows[-1])  # 乙成员's row, (无户主)
+    newcomer[COL["姓名"]], newcomer[COL["身份证号"]] = "新来者", person_id(100)
+    newcomer[COL["性别"]] = newcomer[COL["出生日期"]] = ""
+    below = list(newcomer)  # a row under it that names no head
+    below[COL["户主姓名"]] = ""
+    below[COL["姓名"]], below[COL["身份证号"]] = "又一人", person_id(101)
+    rows += [newcomer, below]
+    last = len(rows) + 1
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), dry_run=True)
+
+    assert [(r.row, r.column) for r in result.refusals] == [
+        (last - 1, LETTER["户主姓名"]),
+        (last, ""),
+    ]
+    assert "户主姓名为“（无户主）”，但此人不在台账的任何一户中" in result.refusals[0].reason
+    assert f"上方第 {last - 1} 行是无户主的户，本行不能归入其中" in result.refusals[1].reason
+    assert result.people.unchanged == 6  # 乙成员 among them, in 乙's household
+
+
+@pytest.mark.parametrize(
+    ("head_name", "reason"),
+    [
+        ("", None),
+        ("王秀英", None),  # the head above
+        (" 王 秀英 ", None),
+        ("李四", "户主姓名“李四”与上方户主行（第 2 行）的户主“王秀英”不同"),
+    ],
+)
+def test_a_row_without_the_head_id_joins_the_head_above_unless_it_names_another(
+    cast, today, tmp_path, head_name, reason
+):
+    rows = roll(1)
+    extra = list(rows[1])
+    extra[COL["户主姓名"]], extra[COL["户主身份证号"]] = head_name, ""
+    extra[COL["姓名"]], extra[COL["身份证号"]] = "新成员", person_id(100)
+    extra[COL["联系电话"]] = ""
+    rows.append(extra)
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), dry_run=True)
+
+    if reason is None:
+        assert _reasons(result) == []
+        assert result.people.created == 4 and result.households.created == 1
+        return
+    assert [(r.row, r.column) for r in result.refusals] == [(5, LETTER["户主姓名"])]
+    assert reason in result.refusals[0].reason
 
 
 def test_members_join_an_existing_household_by_the_head_id_number(cast, today, registry, tmp_path):
@@ -596,6 +718,54 @@ def test_an_unreadable_file_is_a_clear_error(cast, tmp_path):
 
     with pytest.raises(RollError, match="无法读取文件"):
         _import(cast.admin, path)
+
+
+def _damaged_files() -> dict[str, bytes]:
+    good = xlsx_bytes(roll(2))
+    corrupt = bytearray(good)  # a sheet whose deflate stream is broken: calamine and zipfile
+    with zipfile.ZipFile(io.BytesIO(good)) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + 20
+    for i in range(start, start + 40):
+        corrupt[i] ^= 0x55
+    return {
+        "truncated.xlsx": good[: len(good) // 2],
+        "corrupt.xlsx": bytes(corrupt),
+        "garbage.xls": b"not an office document",
+        "garbage.ods": b"PK\x03\x04 not a zip",
+        "empty.xlsx": b"",
+    }
+
+
+@pytest.mark.parametrize("name", list(_damaged_files()))
+def test_a_damaged_file_is_refused_in_chinese_and_the_library_error_is_logged(
+    cast, tmp_path, caplog, name
+):
+    path = tmp_path / name
+    path.write_bytes(_damaged_files()[name])
+
+    with (
+        caplog.at_level(logging.WARNING, logger="minqing.lib.excel"),
+        pytest.raises(RollError) as raised,
+    ):
+        _import(cast.admin, path)
+
+    message = str(raised.value)
+    assert message.startswith(f"无法读取文件“{name}”：不是有效的 .xlsx、.xls、.ods 或 .csv 文件")
+    assert "文件已损坏" in message
+    assert not any(word in message for word in ("Zip", "EOCD", "Cfb", "OLE", "error", "deflate"))
+    assert name in caplog.text and "Error" in caplog.text  # the library's own words, logged
+
+
+def test_the_command_reports_a_damaged_file_in_chinese(cast, tmp_path):
+    path = tmp_path / "b.xlsx"
+    path.write_bytes(_damaged_files()["truncated.xlsx"])
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", "households", str(path), stdout=io.StringIO())
+
+    assert "无法读取文件“b.xlsx”：不是有效的 .xlsx、.xls、.ods 或 .csv 文件" in str(raised.value)
+    assert "EOCD" not in str(raised.value)
 
 
 def test_the_cleaning_pool_gives_the_same_rows(cast, today, tmp_path):

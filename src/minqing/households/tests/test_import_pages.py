@@ -2,6 +2,7 @@
 with tasks run inline (the test settings' ImmediateBackend)."""
 
 import io
+from urllib.parse import unquote
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,6 +14,7 @@ from minqing.households.models import ImportJob, Person
 from minqing.households.roll import HEADERS, REASON_HEADER
 from minqing.households.tests.rolls import roll, xlsx_bytes
 from minqing.lib.excel import read_rows
+from minqing.lib.masking import mask_id_number, mask_phone
 
 UPLOAD = reverse("roll:upload")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -186,6 +188,46 @@ def test_the_refusals_download_is_for_the_uploader_or_personal_data_users(cast, 
     )
 
 
+def _sheet(response) -> list[list[str]]:
+    content = b"".join(response.streaming_content)
+    return [cells for _number, cells in read_rows(io.BytesIO(content), "errors.xlsx")]
+
+
+def test_the_refusals_download_is_masked_for_a_user_without_the_personal_data_permission(
+    cast, client_for, today
+):
+    rows = roll(2)
+    rows[1][2] = ""  # a member without a name
+    rows[1][11] = f"原号码 {rows[0][3]}，电话 {rows[0][7]}"  # numbers in another column, too
+    rows[4][2] = ""
+    village = client_for(cast.village)  # the uploader, who may not see personal data
+    _upload(village, rows)
+    url = reverse("roll:errors", args=[_job().pk])
+
+    masked = village.get(url)
+    full = client_for(cast.admin).get(url)
+
+    assert masked.status_code == full.status_code == 200
+    sheet = _sheet(masked)
+    assert [row[-2] for row in sheet[1:]] == ["3", "6"]
+    for refused, original in zip(sheet[1:], (rows[1], rows[4]), strict=True):
+        assert refused[1] == mask_id_number(original[1])  # 户主身份证号
+        assert refused[3] == mask_id_number(original[3])  # 身份证号
+        assert refused[7] == mask_phone(original[7])  # 联系电话
+    assert sheet[1][11] == f"原号码 {mask_id_number(rows[0][3])}，电话 {mask_phone(rows[0][7])}"
+    text = str(sheet)
+    for row in rows:
+        for number in (row[1], row[3], row[7]):
+            assert not number or number not in text
+    assert "错误（已脱敏）.xlsx" in unquote(masked["Content-Disposition"])
+    assert _sheet(full)[1][3] == rows[1][3]  # in full for a user who may see it
+
+    village.post(reverse("roll:run", args=[_job().pk]), {"partial": "on"})  # stored again
+
+    assert _job().status == ImportJob.Status.DONE
+    assert rows[1][3] not in str(_sheet(village.get(url)))
+
+
 def test_partial_run_from_the_page(cast, client_for, today):
     rows = roll(3)
     rows[1][2] = ""
@@ -249,6 +291,17 @@ def test_a_file_that_is_not_a_roll_is_refused_at_upload(cast, client_for):
     ).content.decode()
 
     assert "不支持的文件类型“.docx”" in html
+    assert not ImportJob.objects.exists()
+
+
+def test_a_damaged_file_is_refused_at_upload_in_chinese(cast, client_for):
+    good = xlsx_bytes(roll(1))
+    damaged = SimpleUploadedFile("b.xlsx", good[: len(good) // 2], content_type=XLSX)
+
+    html = client_for(cast.admin).post(UPLOAD, {"file": damaged}).content.decode()
+
+    assert "无法读取文件“b.xlsx”：不是有效的 .xlsx、.xls、.ods 或 .csv 文件，或文件已损坏" in html
+    assert "EOCD" not in html and "Zip" not in html
     assert not ImportJob.objects.exists()
 
 

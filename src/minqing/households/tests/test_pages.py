@@ -531,6 +531,22 @@ def test_creating_a_household_refuses_bad_data_with_a_clear_message(
     assert not Household.objects.filter(address="万全庄村南街1号").exists()
 
 
+def test_a_bad_number_is_masked_in_the_message_but_kept_in_the_field(registry, cast, client_for):
+    typed_id, typed_phone = ZHANG_ID[:-1] + "1", "1381234567"  # a bad check digit; 10 digits
+
+    response = client_for(cast.village).post(
+        reverse("households:new"), _new_household(id_number=typed_id, phone=typed_phone)
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"身份证号“{typed_id[:6]}********{typed_id[-4:]}”校验位错误" in html
+    assert "联系电话“138***4567”不是有效的中国大陆电话号码" in html
+    # What the cadre typed stays in the inputs, and only there.
+    assert html.count(typed_id) == 1 and f'value="{typed_id}"' in html
+    assert html.count(typed_phone) == 1 and f'value="{typed_phone}"' in html
+
+
 def test_creating_out_of_reach_is_refused(registry, cast, client_for):
     response = client_for(cast.village).post(
         reverse("households:new"), _new_household(region="130681001001")
@@ -552,6 +568,7 @@ def test_read_only_users_cannot_open_any_form(registry, cast, client_for):
         reverse("households:person_edit", args=[registry.li.pk]),
         reverse("households:person_move", args=[registry.li.pk]),
         reverse("households:grant_end", args=[registry.liu.categories.get().pk]),
+        reverse("households:head_change", args=[registry.zhang.pk]),
     ]
 
     for url in urls:
@@ -570,6 +587,7 @@ def test_forms_out_of_reach_are_404(registry, cast, client_for):
         reverse("households:person_edit", args=[registry.liu.head_id]),
         reverse("households:person_move", args=[registry.other.head_id]),
         reverse("households:grant_end", args=[registry.liu.categories.get().pk]),
+        reverse("households:head_change", args=[registry.liu.pk]),
     ]
 
     for url in urls:
@@ -733,6 +751,104 @@ def test_moving_a_member_to_another_household(registry, cast, client_for):
     assert "张小明" in liu_page and "2026-06-01" in liu_page
 
 
+@pytest.mark.parametrize(
+    ("on", "message"),
+    [
+        ("2027-06-01", "迁移日期 2027-06-01 晚于今天"),
+        ("2005-01-01", "迁移日期 2005-01-01 早于张小明在现户的迁入日期 2020-01-01"),
+    ],
+)
+def test_a_move_dated_in_the_future_or_before_joining_is_refused_on_the_date(
+    registry, cast, client_for, on, message
+):
+    response = client_for(cast.admin).post(
+        reverse("households:person_move", args=[registry.ming.pk]),
+        {"household": registry.liu.pk, "relation": Relation.OTHER, "on": on},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"on": [message]}
+    assert message in response.content.decode()
+    registry.ming.refresh_from_db()
+    assert registry.ming.household_id == registry.zhang.pk
+
+
+def test_moving_the_head_out_leads_to_the_household_asking_for_a_new_head(
+    registry, cast, client_for
+):
+    url = reverse("households:person_move", args=[registry.head.pk])
+    client = client_for(cast.admin)
+
+    form = client.get(url).content.decode()
+    member_form = client.get(
+        reverse("households:person_move", args=[registry.ming.pk])
+    ).content.decode()
+    response = client.post(
+        url,
+        {"household": registry.liu.pk, "relation": Relation.SPOUSE, "on": "2026-06-01"},
+    )
+
+    assert "原户新户主" in form and "原户新户主" not in member_form
+    assert response.status_code == 302
+    assert response["Location"] == detail(registry.zhang)  # the household left behind
+    page = client.get(detail(registry.zhang)).content.decode()
+    assert "<h1>万全庄村东街8号（无户主）</h1>" in page
+    assert "—户" not in page
+    assert "该户暂无户主，请办理户主变更。" in page
+    assert f'href="{reverse("households:head_change", args=[registry.zhang.pk])}"' in page
+
+
+def test_moving_the_head_out_can_name_the_new_head_in_the_same_form(registry, cast, client_for):
+    response = client_for(cast.admin).post(
+        reverse("households:person_move", args=[registry.head.pk]),
+        {
+            "household": registry.liu.pk,
+            "relation": Relation.SPOUSE,
+            "on": "2026-06-01",
+            "successor": registry.li.pk,
+        },
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == detail(registry.liu)
+    zhang = Household.objects.get(pk=registry.zhang.pk)
+    assert (zhang.head_id, zhang.head_name) == (registry.li.pk, "李四")
+
+
+def test_changing_the_head_on_the_household_page(registry, cast, client_for):
+    url = reverse("households:head_change", args=[registry.zhang.pk])
+    client = client_for(cast.village)
+
+    page = client.get(detail(registry.zhang)).content.decode()
+    form = client.get(url).content.decode()
+    response = client.post(
+        url, {"person": registry.ming.pk, "old_head_relation": Relation.PARENT, "on": "2026-06-15"}
+    )
+
+    assert f'href="{url}"' in page
+    assert "张小明（子女）" in form and "张三（户主）" not in form
+    assert "原户主张三改为" in form
+    assert response.status_code == 302
+    assert response["Location"] == detail(registry.zhang)
+    after = client.get(detail(registry.zhang)).content.decode()
+    assert "<h1>张小明户</h1>" in after
+    assert after.count('<td data-label="原因">户主变更</td>') == 4  # closed and opened, each
+    assert Person.objects.get(name="张三", household=registry.zhang).relation == Relation.PARENT
+
+
+def test_the_head_change_page_refuses_with_the_services_message(registry, cast, client_for):
+    response = client_for(cast.village).post(
+        reverse("households:head_change", args=[registry.zhang.pk]),
+        {"person": registry.ming.pk, "old_head_relation": Relation.PARENT, "on": "2019-05-01"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "on": ["变更日期 2019-05-01 早于张小明在现户的迁入日期 2020-01-01"]
+    }
+    assert Household.objects.get(pk=registry.zhang.pk).head_name == "张三"
+
+
 def test_the_move_search_stays_within_reach(registry, cast, client_for):
     url = reverse("households:person_move", args=[registry.ming.pk])
     client = client_for(cast.village)
@@ -777,6 +893,10 @@ def test_granting_a_person_category_with_its_grade(registry, cast, client_for):
         ({"category": "disabled", "start": "2026-05-01"}, "“残疾”是人员类别，应认定给人"),
         ({"category": "dibao", "start": "2026-01-01"}, "该时段已认定为“低保”"),
         ({"category": "dibao", "start": "2026-07-01"}, "起始日期 2026-07-01 晚于今天"),
+        (
+            {"category": "dibao", "start": "2026-05-01", "grade": "二级"},
+            "“低保”不分等级，请不要填写等级",
+        ),
         (
             {"category": "dibao", "start": "2026-05-01", "end": "2026-04-01"},
             "终止日期不能早于起始日期",

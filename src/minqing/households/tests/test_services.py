@@ -25,6 +25,7 @@ from minqing.households.services import (
     category_grant,
     dwelling_assess,
     household_create,
+    household_head_change,
     household_update,
     person_add,
     person_move,
@@ -231,6 +232,21 @@ def test_person_add_refuses_with_the_field_and_a_clear_message(
     assert Person.objects.count() == 5
 
 
+def test_a_refused_number_is_quoted_masked(registry, cast):
+    typed_id, typed_phone = NEW_ID[:-1] + "0", "1381234567"  # a bad check digit; 10 digits
+    data = PersonInput(name="张丽", id_number=typed_id, phone=typed_phone, relation=Relation.CHILD)
+
+    with pytest.raises(ValidationError) as refused:
+        person_add(actor=cast.village, household=registry.zhang, data=data)
+
+    messages = refused.value.message_dict
+    assert messages["id_number"] == [
+        f"身份证号“{typed_id[:6]}********{typed_id[-4:]}”校验位错误：末位应为 {NEW_ID[-1]}"
+    ]
+    assert messages["phone"] == ["联系电话“138***4567”不是有效的中国大陆电话号码"]
+    assert typed_id not in str(refused.value) and typed_phone not in str(refused.value)
+
+
 def test_person_add_refuses_read_only_and_out_of_reach(registry, cast):
     data = PersonInput(name="张丽", id_number=NEW_ID, relation=Relation.CHILD)
 
@@ -357,6 +373,80 @@ def test_person_move_keeps_the_history_and_both_counts(registry, cast):
     assert row.region_code == "130681001001"
 
 
+@pytest.mark.parametrize(
+    ("on", "message"),
+    [
+        (datetime.date(2027, 6, 1), "迁移日期 2027-06-01 晚于今天"),
+        (datetime.date(2005, 1, 1), "迁移日期 2005-01-01 早于张小明在现户的迁入日期 2020-01-01"),
+    ],
+)
+def test_person_move_refuses_a_date_in_the_future_or_before_the_person_joined(
+    registry, cast, on, message
+):
+    with pytest.raises(ValidationError) as refused:
+        person_move(
+            actor=cast.admin,
+            person=registry.ming,
+            household=registry.liu,
+            relation=Relation.OTHER,
+            on=on,
+        )
+
+    assert refused.value.message_dict == {"on": [message]}
+    registry.ming.refresh_from_db()
+    assert registry.ming.household_id == registry.zhang.pk
+    assert Membership.objects.filter(person=registry.ming).count() == 1
+
+
+def test_moving_the_head_out_can_name_the_households_new_head(registry, cast):
+    person_move(
+        actor=cast.admin,
+        person=registry.head,
+        household=registry.liu,
+        relation=Relation.SPOUSE,
+        on=datetime.date(2026, 6, 1),
+        successor=registry.li,
+    )
+
+    registry.zhang.refresh_from_db()
+    assert (registry.zhang.head_id, registry.zhang.head_name) == (registry.li.pk, "李四")
+    assert registry.zhang.member_count == 2
+    registry.li.refresh_from_db()
+    assert registry.li.relation == Relation.HEAD
+    assert [
+        (m.relation, m.joined_on, m.left_on)
+        for m in Membership.objects.filter(person=registry.li).order_by("id")
+    ] == [
+        (Relation.SPOUSE, datetime.date(2020, 1, 1), datetime.date(2026, 6, 1)),
+        (Relation.HEAD, datetime.date(2026, 6, 1), None),
+    ]
+    row = _audit("household", registry.zhang.pk, "head_change")
+    assert row.changes["head_name"] == [None, "李四"]
+
+
+def test_person_move_refuses_a_successor_who_cannot_take_over(registry, cast):
+    with pytest.raises(ValidationError, match="只有迁出户主时"):
+        person_move(
+            actor=cast.admin,
+            person=registry.ming,
+            household=registry.liu,
+            relation=Relation.OTHER,
+            successor=registry.li,
+        )
+    with pytest.raises(ValidationError, match="刘芳 不是本户成员"):
+        person_move(
+            actor=cast.admin,
+            person=registry.head,
+            household=registry.liu,
+            relation=Relation.SPOUSE,
+            successor=registry.liu.head,
+        )
+
+    registry.zhang.refresh_from_db()
+    assert registry.zhang.head_name == "张三"
+    assert Membership.objects.filter(left_on__isnull=False).count() == 0
+
+
 def test_moving_the_head_out_leaves_the_household_without_one(registry, cast):
     person_move(
         actor=cast.admin, person=registry.head, household=registry.liu, relation=Relation.SPOUSE
@@ -390,6 +480,126 @@ def test_person_move_refuses(registry, cast):
     assert Membership.objects.filter(person=registry.li).count() == 1
 
 
+# household_head_change
+
+
+def test_household_head_change_makes_a_member_head_and_keeps_the_history(registry, cast):
+    old_head = registry.head
+    household_head_change(
+        actor=cast.village,
+        household=registry.zhang,
+        person=registry.ming,
+        old_head_relation=Relation.PARENT,
+        on=datetime.date(2026, 6, 10),
+    )
+
+    zhang = Household.objects.get(pk=registry.zhang.pk)
+    assert (zhang.head_id, zhang.head_name, zhang.head_initials) == (
+        registry.ming.pk,
+        "张小明",
+        "zxm",
+    )
+    assert zhang.member_count == 3
+    assert Person.objects.get(pk=old_head.pk).relation == Relation.PARENT
+    history = Membership.objects.filter(household=zhang).order_by("person_id", "id")
+    assert [(m.person.name, m.relation, m.joined_on, m.left_on) for m in history] == [
+        ("张三", Relation.HEAD, datetime.date(2020, 1, 1), datetime.date(2026, 6, 10)),
+        ("张三", Relation.PARENT, datetime.date(2026, 6, 10), None),
+        ("李四", Relation.SPOUSE, datetime.date(2020, 1, 1), None),
+        ("张小明", Relation.CHILD, datetime.date(2020, 1, 1), datetime.date(2026, 6, 10)),
+        ("张小明", Relation.HEAD, datetime.date(2026, 6, 10), None),
+    ]
+    row = _audit("household", zhang.pk, "head_change")
+    assert row.actor == cast.village
+    assert row.changes == {
+        "head_name": ["张三", "张小明"],
+        "old_head_relation": [None, Relation.PARENT],
+        "on": [None, "2026-06-10"],
+    }
+
+
+def test_household_head_change_names_a_head_for_a_household_left_without_one(registry, cast):
+    person_move(
+        actor=cast.admin, person=registry.head, household=registry.liu, relation=Relation.SPOUSE
+    )
+    zhang = Household.objects.get(pk=registry.zhang.pk)
+
+    household_head_change(actor=cast.village, household=zhang, person=registry.li)
+
+    zhang.refresh_from_db()
+    assert (zhang.head_id, zhang.head_name, zhang.member_count) == (registry.li.pk, "李四", 2)
+    assert _audit("household", zhang.pk, "head_change").changes["head_name"] == [None, "李四"]
+
+
+@pytest.mark.parametrize(
+    ("who", "options", "field", "message"),
+    [
+        ("liu_head", {}, "person", "刘芳 不是本户成员"),
+        ("head", {}, "person", "张三 已是户主"),
+        ("ming", {"old_head_relation": ""}, "old_head_relation", "请选择原户主张三与新户主的关系"),
+        ("ming", {"old_head_relation": Relation.HEAD}, "old_head_relation", "请选择原户主张三"),
+        ("ming", {"on": datetime.date(2026, 6, 16)}, "on", "变更日期 2026-06-16 晚于今天"),
+        (
+            "ming",
+            {"on": datetime.date(2019, 5, 1)},
+            "on",
+            "变更日期 2019-05-01 早于张小明在现户的迁入日期 2020-01-01",
+        ),
+        ("deceased", {}, "person", "张小明 的状态是“已故”，不能作为户主"),
+    ],
+)
+def test_household_head_change_refuses(registry, cast, who, options, field, message):
+    if who == "deceased":
+        Person.objects.filter(pk=registry.ming.pk).update(status=PersonStatus.DECEASED)
+        registry.ming.refresh_from_db()
+    person = {
+        "liu_head": registry.liu.head,
+        "head": registry.head,
+        "ming": registry.ming,
+        "deceased": registry.ming,
+    }[who]
+
+    with pytest.raises(ValidationError) as refused:
+        household_head_change(
+            actor=cast.admin,
+            household=registry.zhang,
+            person=person,
+            **({"old_head_relation": Relation.PARENT} | options),
+        )
+
+    assert message in refused.value.message_dict[field][0]
+    assert Household.objects.get(pk=registry.zhang.pk).head_name == "张三"
+    assert Membership.objects.count() == 5
+    assert not AuditLog.objects.filter(action="head_change").exists()
+
+
+def test_household_head_change_refuses_read_only_and_out_of_reach(registry, cast):
+    with pytest.raises(PermissionDenied):
+        household_head_change(
+            actor=cast.viewer,
+            household=registry.zhang,
+            person=registry.ming,
+            old_head_relation=Relation.PARENT,
+        )
+    with pytest.raises(PermissionDenied):
+        household_head_change(
+            actor=cast.township,
+            household=registry.zhang,
+            person=registry.ming,
+            old_head_relation=Relation.PARENT,
+        )
+    assert Household.objects.get(pk=registry.zhang.pk).head_name == "张三"
+
+
+def test_person_update_points_a_new_head_to_the_head_change(registry, cast):
+    with pytest.raises(ValidationError) as refused:
+        person_update(
+            actor=cast.village, person=registry.li, data=_as_input(registry.li, relation="head")
+        )
+
+    assert refused.value.message_dict == {"relation": ["更换户主请在户页面办理“户主变更”"]}
+
+
 # category_grant, category_end, grants_on
 
 
@@ -417,6 +627,8 @@ def test_category_grant_to_a_person_with_grade(registry, cast):
         ("disabled", "zhang", {"grade": "一级"}, "category", "是人员类别"),
         ("dibao", "li", {}, "category", "是户类别"),
         ("disabled", "li", {}, "grade", "须填写等级"),
+        ("dibao", "zhang", {"grade": "二级"}, "grade", "“低保”不分等级，请不要填写等级"),
+        ("disabled", "li", {"grade": "五级"}, "grade", "等级“五级”不是可选值，应为一级、二级"),
         ("dibao", "liu", {}, "start", "该时段已认定"),  # 低保 since 2026-02-01
         ("dibao", "zhang", {"start": datetime.date(2026, 7, 1)}, "start", "晚于今天"),
         ("dibao", "zhang", {"end": datetime.date(2026, 3, 1)}, "end", "不能早于起始日期"),

@@ -20,12 +20,13 @@ from minqing.households.people import PersonInput
 from minqing.households.services import category_grant, household_create
 from minqing.lib.idcard import make_id_number
 from minqing.outreach.models import Campaign, CampaignKind
-from minqing.outreach.services import VisitInput, campaign_create
+from minqing.outreach.services import VisitInput, campaign_create, pairings_assign
 from minqing.regions.models import Region
 from minqing.testing import OTHER_WANQUANZHUANG, WANQUANZHUANG
 
 TZ = ZoneInfo("Asia/Shanghai")
 TODAY = datetime.date(2026, 6, 15)
+START = datetime.date(2026, 6, 1)  # the world's campaign's first day
 DONGZHANG = "130681107200"
 WENXINGJIE = "130681001001"
 ZHANG_PHONE = "13812345678"
@@ -102,3 +103,16 @@ def world(cast, today) -> World:
         must_visit=[{"category": "tekun", "every_days": 14}],
     )
     return World(campaign, zhang, wang, zhao, qian, sun, liu, zhou)
+
+
+@pytest.fixture
+def paired(world, cast) -> World:
+    """赵明 holds the four households of 万全庄村."""
+    pairings_assign(
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=world.wanquanzhuang,
+        cadre=cast.paired,
+        start=START,
+    )
+    return world

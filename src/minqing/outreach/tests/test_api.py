@@ -97,7 +97,7 @@ def test_a_malformed_visit_is_refused_naming_its_fields(world, cast):
     del entry["visited_at"]
     response = post(api(cast.paired), "/api/outreach/visits", entry)
     assert response.status_code == 422
-    assert response.json()["detail"] == "请求数据格式不正确：data.client_id、data.visited_at"
+    assert response.json()["detail"] == "请求数据格式不正确：client_id、visited_at"
     assert not Visit.objects.exists()
 
 

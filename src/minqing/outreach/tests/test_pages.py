@@ -13,23 +13,9 @@ from python_calamine import CalamineWorkbook
 from minqing.cases.models import Case
 from minqing.outreach import hooks
 from minqing.outreach.models import Enrolment, Need, Pairing, Visit
-from minqing.outreach.services import pairings_assign, visit_log
+from minqing.outreach.services import visit_log
 from minqing.outreach.tests.conftest import at, visit_input
 from minqing.testing import DIAOWO, WANQUANZHUANG
-
-START = datetime.date(2026, 6, 1)
-
-
-@pytest.fixture
-def paired(world, cast):
-    pairings_assign(
-        actor=cast.admin,
-        campaign=world.campaign,
-        households=world.wanquanzhuang,
-        cadre=cast.paired,
-        start=START,
-    )
-    return world
 
 
 def test_the_county_coverage_page_shows_figures_townships_and_cadres(paired, cast, client_for):
@@ -67,7 +53,19 @@ def test_the_gap_list_names_the_paired_cadre(paired, cast, client_for, time_mach
     body = client.get(
         f"/outreach/{paired.campaign.pk}/households/?region=130681001&show=overdue"
     ).content.decode()
-    assert "张三" not in body
+    assert "双塔街道" in body and "张三" not in body
+
+
+@pytest.mark.parametrize("region", ["1306811", "13068110", "1306811072", "130681999"])
+def test_a_region_filter_that_names_no_region_is_404(paired, cast, client_for, region):
+    """1306811 is the first digit of 刁窝镇's township code: not a region of its own, so it
+    must not answer with figures under a township's name."""
+    client = client_for(cast.admin)
+    assert client.get(f"/outreach/{paired.campaign.pk}/?region={region}").status_code == 404
+    assert (
+        client.get(f"/api/outreach/campaigns/{paired.campaign.pk}/gaps?region={region}").status_code
+        == 404
+    )
 
 
 def test_the_round_figure_lists_the_visited_households(paired, cast, client_for):
@@ -209,6 +207,37 @@ def test_flag_and_amend_from_the_visit_page(paired, cast, client_for):
     assert f"/outreach/visits/{visit.pk}/" in flagged
 
 
+def test_the_doubtful_list_holds_only_visits_with_an_open_flag(paired, cast, client_for):
+    kept, _ = visit_log(
+        actor=cast.paired, campaign=paired.campaign, household=paired.wang, data=visit_input()
+    )
+    cleared, _ = visit_log(
+        actor=cast.paired,
+        campaign=paired.campaign,
+        household=paired.wang,
+        data=visit_input(visited_at=at(3, 10)),
+    )
+    plain, _ = visit_log(
+        actor=cast.paired,
+        campaign=paired.campaign,
+        household=paired.wang,
+        data=visit_input(visited_at=at(4, 10)),
+    )
+    supervisor = client_for(cast.supervisor)
+    for visit in (kept, cleared):
+        supervisor.post(f"/outreach/visits/{visit.pk}/flag/", {"text": "存疑"})
+    flag = cleared.flags.get()
+    supervisor.post(f"/outreach/flags/{flag.pk}/clear/", {"text": "已核实"})
+    body = supervisor.get("/outreach/visits/?flagged=1").content.decode()
+    assert f"/outreach/visits/{kept.pk}/" in body
+    assert f"/outreach/visits/{cleared.pk}/" not in body
+    assert f"/outreach/visits/{plain.pk}/" not in body
+    assert f"/outreach/visits/{plain.pk}/" in supervisor.get("/outreach/visits/").content.decode()
+    # The cleared flag stays on the visit's page, with who cleared it and why.
+    page = supervisor.get(f"/outreach/visits/{cleared.pk}/").content.decode()
+    assert "曾存疑" in page and "已核实" in page and cast.supervisor.display_name in page
+
+
 def test_wrong_method_is_refused(paired, cast, client_for):
     assert client_for(cast.admin).post(f"/outreach/{paired.campaign.pk}/").status_code == 405
 
@@ -293,6 +322,30 @@ def test_a_bad_pairing_sheet_names_row_and_column_and_writes_nothing(world, cast
     assert "第 3 行 A 列（户编号）" in body
     assert "第 3 行 B 列（干部账号）" in body
     assert "第 3 行 C 列（起始日期）" in body
+    assert Pairing.objects.count() == 0
+
+
+def test_a_pairing_sheet_names_the_row_of_a_cadre_who_may_not_be_paired(
+    world, cast, client_for
+):
+    """A switched-off account and a read-only one are refused in the row check, with their row
+    and column, together with the other rows' refusals, not one by one after the rest."""
+    type(cast.village).objects.filter(pk=cast.village.pk).update(is_active=False)
+    sheet = _xlsx(
+        [
+            ["户编号", "干部账号", "起始日期"],
+            [str(world.zhang.pk), "paired", ""],
+            [str(world.wang.pk), cast.village.username, ""],
+            [str(world.zhao.pk), cast.viewer.username, "明天"],
+        ]
+    )
+    response = client_for(cast.admin).post(
+        f"/outreach/{world.campaign.pk}/pairings/import/", {"file": sheet}
+    )
+    body = html.unescape(response.content.decode())
+    assert "第 3 行 B 列（干部账号）" in body and "账户已停用" in body
+    assert "第 4 行 B 列（干部账号）" in body
+    assert "第 4 行 C 列（起始日期）" in body
     assert Pairing.objects.count() == 0
 
 
@@ -395,8 +448,7 @@ def test_creating_and_editing_a_campaign_on_the_page(world, cast, client_for):
         "end": "2026-12-31",
         "regions": "130681107",
         "rounds": "2",
-        "must_categories": ["tekun"],
-        "must_every_days": "20",
+        "must_visit_tekun": "20",
         "aspects": "生活、生产",
         "report_day": "20",
     }

@@ -50,11 +50,9 @@ from minqing.outreach.services import (
     visit_log,
     visit_update,
 )
-from minqing.outreach.tests.conftest import ZHANG_PHONE, _household, at, visit_input
+from minqing.outreach.tests.conftest import START, ZHANG_PHONE, _household, at, visit_input
 from minqing.regions.models import Region
 from minqing.testing import DIAOWO, WANQUANZHUANG
-
-START = datetime.date(2026, 6, 1)
 
 
 def _total(world, prefix="130681", **kwargs):
