@@ -43,6 +43,7 @@ class OutreachConfig(AppConfig):
                 "flag": _("标记存疑"),
                 "clear": _("解除存疑"),
                 "raise_case": _("立案"),
+                "refresh": _("刷新在册户"),
             },
         )
         register_step(order=20, build=build_demo_outreach)

@@ -289,6 +289,19 @@ def campaign_enrol(*, campaign: Campaign, day: datetime.date | None = None) -> i
     return len(enrolled) + len(new)
 
 
+@transaction.atomic
+def campaigns_refresh(*, day: datetime.date | None = None) -> dict[int, int]:
+    """Every running campaign's enrolment and must-visit rule as of ``day`` (default today):
+    what the registry's hooks do not see, a grant's end date passing. The daily task
+    (tasks.refresh_campaigns) runs it; {campaign id: households in scope}."""
+    day = day or timezone.localdate()
+    done = {}
+    for campaign in Campaign.objects.filter(start__lte=day, end__gte=day).order_by("id"):
+        done[campaign.pk] = campaign_enrol(campaign=campaign, day=day)
+        _audit(None, "refresh", "campaign", campaign.pk, pad(campaign.regions[0]))
+    return done
+
+
 # An import that changes more households than this refreshes whole campaigns.
 FOLLOW_IN_BULK = 2000
 

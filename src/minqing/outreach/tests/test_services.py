@@ -2,15 +2,17 @@
 
 import contextlib
 import datetime
+import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minqing.audit.models import AuditLog
-from minqing.households.models import Category
+from minqing.households.models import Category, CategoryGrant
 from minqing.households.people import PersonInput
 from minqing.households.services import (
     category_end,
@@ -39,6 +41,7 @@ from minqing.outreach.services import (
     campaign_create,
     campaign_recount,
     campaign_update,
+    campaigns_refresh,
     need_link_case,
     pairing_handover,
     pairings_assign,
@@ -50,6 +53,7 @@ from minqing.outreach.services import (
     visit_log,
     visit_update,
 )
+from minqing.outreach.tasks import refresh_campaigns
 from minqing.outreach.tests.conftest import START, ZHANG_PHONE, _household, at, visit_input
 from minqing.regions.models import Region
 from minqing.testing import DIAOWO, WANQUANZHUANG
@@ -324,6 +328,26 @@ def test_the_registrys_changes_reach_the_running_campaign(world, cast, time_mach
     assert coverage(world.campaign, WANQUANZHUANG)[""].households == 4
     assert coverage(world.campaign, "130681107200")[""].households == 2
     assert _total(world).households == 7
+
+
+def test_the_daily_refresh_drops_a_must_visit_category_whose_end_has_passed(
+    world, cast, time_machine
+):
+    """A grant's end date passing calls no hook: the daily task (and `minqing
+    campaigns_refresh`) takes the household out of the gap list the day after."""
+    grant = CategoryGrant.objects.get(household=world.zhang)
+    CategoryGrant.objects.filter(pk=grant.pk).update(end=datetime.date(2026, 6, 25))
+    time_machine.move_to(at(25, 10), tick=False)
+    campaigns_refresh()
+    assert [r.household for r in gap_list(world.campaign, "130681")] == [world.zhang]
+    time_machine.move_to(at(26, 10), tick=False)
+    out = io.StringIO()
+    call_command("campaigns_refresh", stdout=out)
+    assert "2026年暖冬行动：在册 6 户" in out.getvalue()
+    assert list(gap_list(world.campaign, "130681")) == []
+    assert _total(world).must_visit == 0
+    assert AuditLog.objects.filter(entity="outreach.campaign", action="refresh").count() == 2
+    assert refresh_campaigns.call(reschedule=False) == {str(world.campaign.pk): 6}
 
 
 def test_a_member_moving_brings_their_must_visit_category_along(world, cast):
