@@ -213,6 +213,11 @@ def person_update(*, actor, person: Person, data: PersonInput) -> Person:
     return person
 
 
+# The reason of the membership records a change of head closes and opens. Stored as written
+# (the history shows it as any other reason), so not translated when the record is made.
+RELATION_CHANGE = "户主变更"
+
+
 def _check_on(on: datetime.date, people, *, label: str) -> None:
     """A change dated in the future, or before someone joined their household, would leave
     a history in which a person leaves before arriving or lives in two households at once."""
@@ -220,17 +225,24 @@ def _check_on(on: datetime.date, people, *, label: str) -> None:
         raise ValidationError(
             {"on": _("%(label)s %(date)s 晚于今天") % {"label": label, "date": on.isoformat()}}
         )
-    joined = dict(
-        Membership.objects.filter(person__in=people, left_on__isnull=True).values_list(
-            "person_id", "joined_on"
-        )
-    )
+    joined = {
+        person: (since, reason)
+        for person, since, reason in Membership.objects.filter(
+            person__in=people, left_on__isnull=True
+        ).values_list("person_id", "joined_on", "reason")
+    }
     for person in people:
-        since = joined.get(person.pk)
+        since, reason = joined.get(person.pk, (None, ""))
         if since and on < since:
+            # The record open now may start at a change of head, not at the arrival.
+            message = (
+                _("%(label)s %(date)s 早于%(name)s在现户的户主变更日期 %(since)s")
+                if reason == RELATION_CHANGE
+                else _("%(label)s %(date)s 早于%(name)s在现户的迁入日期 %(since)s")
+            )
             raise ValidationError(
                 {
-                    "on": _("%(label)s %(date)s 早于%(name)s在现户的迁入日期 %(since)s")
+                    "on": message
                     % {
                         "label": label,
                         "date": on.isoformat(),
@@ -256,10 +268,11 @@ def _check_new_head(household: Household, person: Person, *, field: str) -> None
 def _change_relation(person: Person, household: Household, relation: str, *, on) -> None:
     """A new relation in the same household: the history closes the record of the old one
     and opens one for the new, so that who was head on a given day stays answerable."""
-    reason = _("户主变更")
-    Membership.objects.filter(person=person, left_on__isnull=True).update(left_on=on, reason=reason)
+    Membership.objects.filter(person=person, left_on__isnull=True).update(
+        left_on=on, reason=RELATION_CHANGE
+    )
     Membership.objects.create(
-        person=person, household=household, relation=relation, joined_on=on, reason=reason
+        person=person, household=household, relation=relation, joined_on=on, reason=RELATION_CHANGE
     )
     person.relation = relation
     person.save(update_fields=["relation", "updated_at"])

@@ -158,7 +158,10 @@ class SheetRows:
         self.in_memory = self.suffix != ".csv"
         self._source = source
         if self.suffix == ".csv":
-            self._encoding, self.total = _csv_encoding(source)
+            try:
+                self._encoding, self.total = _csv_encoding(source)
+            except UnicodeDecodeError as error:
+                raise _unreadable(filename, error) from None
             return
         scan = None
         scanner = ThreadPoolExecutor(max_workers=1)  # one thread, ended below
@@ -215,13 +218,18 @@ class SheetRows:
     def _csv_rows(self) -> Iterator[tuple[int, list[str]]]:
         with _open_binary(self._source) as raw:
             text = io.TextIOWrapper(raw, encoding=self._encoding, newline="")
+            # Excel's "Unicode 文本" is UTF-16 with tabs between the cells.
+            dialect = "excel-tab" if self._encoding == "utf-16" else "excel"
             try:
-                for number, values in enumerate(csv.reader(text), start=1):
+                for number, values in enumerate(csv.reader(text, dialect), start=1):
                     cells = [v.strip() for v in values]
                     for col, cell in enumerate(cells, start=1):
                         if cell.startswith("=") and len(cell) > 1:
                             self.formulas[(number, col)] = cell
                     yield number, cells
+            except (UnicodeDecodeError, csv.Error) as error:
+                # Not text at all (an .xlsx renamed .csv, random bytes, NUL characters).
+                raise _unreadable(self.filename, error) from None
             finally:
                 text.detach()
 
@@ -275,11 +283,15 @@ def _open_binary(source):
 
 
 def _csv_encoding(source) -> tuple[str, int]:
-    """UTF-8 (with or without BOM) if the whole file decodes as UTF-8, else GB18030; and
-    about how many rows it has (its lines), for a progress bar."""
+    """UTF-16 if the file starts with its byte-order mark, UTF-8 (with or without BOM) if the
+    whole file decodes as UTF-8, else GB18030; and about how many rows it has (its lines), for
+    a progress bar."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines, encoding = 0, "utf-8-sig"
     with _open_binary(source) as raw:
+        if raw.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            encoding = "utf-16"
+        raw.seek(0)
         while chunk := raw.read(1 << 20):
             lines += chunk.count(b"\n")
             if encoding == "utf-8-sig":
@@ -292,6 +304,12 @@ def _csv_encoding(source) -> tuple[str, int]:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 encoding = "gb18030"
+        if encoding == "gb18030":  # else not text at all (an .xlsx renamed .csv, any bytes)
+            decoder = codecs.getincrementaldecoder(encoding)()
+            raw.seek(0)
+            while chunk := raw.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
     return encoding, lines
 
 

@@ -289,16 +289,26 @@ def _today_visits(campaign: Campaign, today: datetime.date) -> int:
     for e in rows:
         by_cadre.setdefault(e.cadre_id, []).append(e)
     done = 0
-    for n, (cadre_id, group) in enumerate(sorted(by_cadre.items())[:5]):
+    # The first cadre visits two villages: one paired in two if there is one, else one whose
+    # reach holds another village of the campaign.
+    spread = sorted(by_cadre.items(), key=lambda item: (len({e.region_id for e in item[1]}) < 2,))
+    for n, (cadre_id, group) in enumerate(spread[:5]):
         picks = group[:2]
-        villages = {e.region_id for e in group}
-        if n == 0 and len(villages) > 1:
-            other = next(e for e in group if e.region_id != group[0].region_id)
-            picks = [group[0], other]
+        if n == 0:
+            first, reach = group[0], group[0].cadre.reach
+            other = next(
+                (
+                    e
+                    for e in group + rows
+                    if e.region_id != first.region_id and e.region_id.startswith(reach)
+                ),
+                None,
+            )
+            picks = [first] if other is None else [first, other]
         for i, e in enumerate(picks):
             visited_at = morning + datetime.timedelta(minutes=5 * i + 20 * n)
             visit_log(
-                actor=e.cadre,
+                actor=group[0].cadre,
                 campaign=campaign,
                 household=e.household,
                 data=VisitInput(

@@ -141,6 +141,17 @@ def test_csv_in_utf8_or_gb18030(tmp_path, encoding):
     assert sheet.formulas == {(3, 2): "=1+1"}
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_excels_unicode_text_is_read_as_utf16_with_tabs(tmp_path, encoding):
+    """Excel's 另存为 “Unicode 文本”: UTF-16 with its byte-order mark, tabs between cells."""
+    text = "姓名\t电话\r\n张三\t13812345678\r\n"
+    bom = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    path = tmp_path / "t.csv"
+    path.write_bytes(bom + text.encode(encoding))
+
+    assert list(read_rows(path, "t.csv")) == [(1, ["姓名", "电话"]), (2, ["张三", "13812345678"])]
+
+
 def test_a_file_object_reads_like_a_path(tmp_path):
     data = io.BytesIO("姓名\n张三\n".encode())
 

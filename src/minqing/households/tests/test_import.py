@@ -734,6 +734,7 @@ def _damaged_files() -> dict[str, bytes]:
         "garbage.xls": b"not an office document",
         "garbage.ods": b"PK\x03\x04 not a zip",
         "empty.xlsx": b"",
+        "renamed.csv": good,  # an .xlsx saved under a .csv name
     }
 
 

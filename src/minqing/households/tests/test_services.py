@@ -516,6 +516,19 @@ def test_household_head_change_makes_a_member_head_and_keeps_the_history(registr
         "old_head_relation": [None, Relation.PARENT],
         "on": [None, "2026-06-10"],
     }
+    # A move dated between the arrival and the change would leave the records overlapping:
+    # refused, naming the change of head, not an arrival.
+    with pytest.raises(ValidationError) as refused:
+        person_move(
+            actor=cast.admin,
+            person=Person.objects.get(pk=registry.ming.pk),
+            household=registry.liu,
+            relation=Relation.SPOUSE,
+            on=datetime.date(2026, 6, 1),
+        )
+    assert refused.value.message_dict["on"] == [
+        "迁移日期 2026-06-01 早于张小明在现户的户主变更日期 2026-06-10"
+    ]
 
 
 def test_household_head_change_names_a_head_for_a_household_left_without_one(registry, cast):

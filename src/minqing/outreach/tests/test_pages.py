@@ -349,6 +349,18 @@ def test_a_pairing_sheet_names_the_row_of_a_cadre_who_may_not_be_paired(
     assert Pairing.objects.count() == 0
 
 
+def test_a_pairing_sheet_that_is_no_text_is_refused_in_chinese(world, cast, client_for):
+    """An .xlsx saved under a .csv name: refused as unreadable, not a server error."""
+    sheet = _xlsx([["户编号", "干部账号", "起始日期"], [str(world.zhang.pk), "paired", ""]])
+    sheet.name = "包联.csv"
+    response = client_for(cast.admin).post(
+        f"/outreach/{world.campaign.pk}/pairings/import/", {"file": sheet}
+    )
+    assert response.status_code == 200
+    assert "无法读取文件“包联.csv”" in html.unescape(response.content.decode())
+    assert Pairing.objects.count() == 0
+
+
 def test_the_monthly_rollup_sheet_by_township(paired, cast, client_for):
     visit_log(
         actor=cast.paired,
