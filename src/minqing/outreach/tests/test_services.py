@@ -429,14 +429,8 @@ def test_a_household_already_paired_is_not_paired_again(world, cast):
     assert Pairing.objects.count() == 1
 
 
-def test_handover_keeps_history_and_leaves_no_household_unpaired(world, cast):
-    pairings_assign(
-        actor=cast.admin,
-        campaign=world.campaign,
-        households=world.wanquanzhuang,
-        cadre=cast.paired,
-        start=START,
-    )
+def test_handover_keeps_history_and_leaves_no_household_unpaired(paired, cast):
+    world = paired  # 赵明 holds the four households of 万全庄村
     shares = pairing_handover(
         actor=cast.admin,
         campaign=world.campaign,
@@ -456,14 +450,8 @@ def test_handover_keeps_history_and_leaves_no_household_unpaired(world, cast):
     assert AuditLog.objects.filter(entity="outreach.pairing", action="handover").exists()
 
 
-def test_my_households_puts_what_is_due_first(world, cast, time_machine):
-    pairings_assign(
-        actor=cast.admin,
-        campaign=world.campaign,
-        households=world.wanquanzhuang,
-        cadre=cast.paired,
-        start=START,
-    )
+def test_my_households_puts_what_is_due_first(paired, cast, time_machine):
+    world = paired  # 赵明 holds the four households of 万全庄村
     visit_log(
         actor=cast.paired,
         campaign=world.campaign,
