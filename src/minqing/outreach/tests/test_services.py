@@ -330,6 +330,23 @@ def test_the_registrys_changes_reach_the_running_campaign(world, cast, time_mach
     assert _total(world).households == 7
 
 
+def test_a_big_change_refreshes_whole_campaigns(world, cast, monkeypatch):
+    """Past FOLLOW_IN_BULK households (a county's import), the campaign is enrolled again as a
+    whole rather than household by household: the same result."""
+    from minqing.outreach import services
+
+    monkeypatch.setattr(services, "FOLLOW_IN_BULK", 0)
+    li = _household(WANQUANZHUANG, "李十", "万全庄村东街12号", 8)
+    category_grant(
+        actor=None,
+        category=Category.objects.get(code="tekun"),
+        household=li,
+        start=datetime.date(2026, 6, 15),
+    )
+    assert _enrolment(world, li).must_every_days == 14
+    assert (_total(world).households, _total(world).must_visit) == (7, 2)
+
+
 def test_the_daily_refresh_drops_a_must_visit_category_whose_end_has_passed(
     world, cast, time_machine
 ):
