@@ -1,5 +1,7 @@
 """The categories named in DOMAIN.md, seeded by migration 0002."""
 
+from django.utils.translation import gettext as _
+
 # (code, name, scope, has_grade, must_visit (五必访), sensitive (health, petitions))
 CATEGORIES = [
     ("dibao", "低保", "household", False, False, False),
@@ -21,6 +23,20 @@ CATEGORIES = [
 
 # The grades of a graded category (残疾, as on the 残疾人证: 一级, the most severe, to 四级).
 GRADES = ("一级", "二级", "三级", "四级")
+
+
+def grade_refusal(name: str, has_grade: bool, grade: str) -> str | None:
+    """Why ``grade`` may not go with the category ``name``, or None: the service's rule, and
+    the import's (which writes its grants itself). A missing grade each words its own way."""
+    if grade and not has_grade:
+        # It would export as “低保二级”, which no import reads back.
+        return _("“%(name)s”不分等级，请不要填写等级") % {"name": name}
+    if grade and grade not in GRADES:
+        return _("等级“%(grade)s”不是可选值，应为%(grades)s") % {
+            "grade": grade,
+            "grades": "、".join(GRADES),
+        }
+    return None
 
 
 def seed_categories(Category) -> None:

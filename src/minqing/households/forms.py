@@ -16,6 +16,7 @@ from minqing.households.models import (
 )
 from minqing.households.people import PersonInput
 from minqing.households.selectors import households_in_reach, visible_categories
+from minqing.households.services import PRESENT
 from minqing.lib.forms import DateInput
 from minqing.regions.forms import RegionField
 
@@ -214,7 +215,7 @@ class HeadChangeForm(forms.Form):
         self.candidates = {
             str(p.pk): p
             for p in members
-            if p.pk != household.head_id and p.status in (PersonStatus.RESIDENT, PersonStatus.AWAY)
+            if p.pk != household.head_id and p.status in PRESENT
         }
         self.fields["person"].choices = [("", _("请选择"))] + [
             (pk, f"{p.name}（{p.get_relation_display()}）") for pk, p in self.candidates.items()

@@ -32,6 +32,7 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from minqing.households.categories import GRADES
 from minqing.lib.idcard import make_id_number
 
 REFERENCE_DAY = datetime.date(2024, 6, 30)
@@ -45,7 +46,7 @@ APPRAISERS = (
     "保定市建设工程质量检测中心",
     "涿州市房屋安全鉴定所",
 )
-DISABILITY_GRADES = ("一级", "二级", "三级", "四级")
+DISABILITY_GRADES = GRADES
 
 # ---------------------------------------------------------------------------------------------
 # Records

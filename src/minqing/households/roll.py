@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from minqing.households.categories import grade_refusal
 from minqing.households.models import DamageCause, PersonStatus, Relation, SafetyGrade, Sex
 from minqing.lib.excel import column_letter
 
@@ -477,6 +478,8 @@ def parse_categories(
             )
         if info.has_grade and not grade:
             raise CellError(_("“%(name)s”须写明等级，如“%(name)s二级”") % {"name": info.name})
+        if refused := grade_refusal(info.name, info.has_grade, grade):
+            raise CellError(refused)
         found.add((info.id, grade))
     return frozenset(found)
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from minqing.accounts.access import require_personal, require_write
 from minqing.audit.services import audit_record, diff, snapshot
 from minqing.households import hooks
-from minqing.households.categories import GRADES
+from minqing.households.categories import grade_refusal
 from minqing.households.models import (
     Assessment,
     Category,
@@ -458,18 +458,8 @@ def category_grant(
     grade = grade.strip()
     if category.has_grade and not grade:
         raise ValidationError({"grade": _("“%(name)s”须填写等级") % {"name": category.name}})
-    # A grade where there is none would export as “低保二级”, which no import reads back.
-    if grade and not category.has_grade:
-        raise ValidationError(
-            {"grade": _("“%(name)s”不分等级，请不要填写等级") % {"name": category.name}}
-        )
-    if grade and grade not in GRADES:
-        raise ValidationError(
-            {
-                "grade": _("等级“%(grade)s”不是可选值，应为%(grades)s")
-                % {"grade": grade, "grades": "、".join(GRADES)}
-            }
-        )
+    if refused := grade_refusal(category.name, category.has_grade, grade):
+        raise ValidationError({"grade": refused})
     overlapping = CategoryGrant.objects.filter(
         category=category, household=household, person=person
     ).filter(Q(end__isnull=True) | Q(end__gte=start))
