@@ -333,9 +333,17 @@ class MoveIn(Schema):
     successor_id: int | None = None
 
 
+class MemberRelationIn(Schema):
+    person_id: int  # a member living in the household, other than the old and the new head
+    relation: str  # their relation to the new head
+
+
 class HeadChangeIn(Schema):
     person_id: int  # a member living in the household
     old_head_relation: str = ""  # the old head's relation to the new; needed while they stay
+    # The other members' relations to the new head; a member not listed gets the one that
+    # follows from their relation to the old head (其他 where it does not follow).
+    relations: list[MemberRelationIn] = []
     on: datetime.date | None = None
 
 
@@ -442,12 +450,19 @@ def head_change(request, household_id: int, payload: HeadChangeIn):
     person = household.members.filter(pk=payload.person_id).first()
     if person is None:
         raise ValidationError({"person_id": _("该人员不是本户成员")})
-    with _fields_as(person="person_id"):
+    relations, items = {}, {}
+    for index, item in enumerate(payload.relations):
+        if item.person_id in relations:
+            raise ValidationError({f"relations.{index}.person_id": _("该人员已在前面列出")})
+        relations[item.person_id] = item.relation
+        items[services.RELATION_FIELD % item.person_id] = f"relations.{index}"
+    with _fields_as(person="person_id", **items):
         services.household_head_change(
             actor=user,
             household=household,
             person=person,
             old_head_relation=payload.old_head_relation,
+            relations=relations,
             on=payload.on,
         )
     return _household_out(user, _reload(user, household))

@@ -16,11 +16,12 @@ from minqing.households.models import (
 )
 from minqing.households.people import PersonInput
 from minqing.households.selectors import households_in_reach, visible_categories
-from minqing.households.services import PRESENT
+from minqing.households.services import PRESENT, RELATION_FIELD, suggested_relations
 from minqing.lib.forms import DateInput
 from minqing.regions.forms import RegionField
 
 DATE = DateInput()
+NOT_HEAD = [(value, label) for value, label in Relation.choices if value != Relation.HEAD]
 # 残疾等级 on the 残疾人证: 一级 (most severe) to 四级.
 GRADES = [
     ("", "—"),
@@ -196,15 +197,15 @@ class MoveForm(forms.Form):
 
 
 class HeadChangeForm(forms.Form):
-    """户主变更: a member living in the household becomes its head."""
+    """户主变更: a member living in the household becomes its head, and each member who stays
+    gets a relation to them (one select each, ``RELATION_FIELD``). Once the new head is known
+    (the data, or ``initial["person"]``), the selects start at suggested_relations; until
+    then at “按新户主推算”, which the service fills in the same way."""
 
     person = forms.ChoiceField(label=_("新户主"))
     old_head_relation = forms.ChoiceField(
         label=_("原户主改为"),
-        choices=[
-            ("", _("请选择")),
-            *((v, label) for v, label in Relation.choices if v != Relation.HEAD),
-        ],
+        choices=[("", _("请选择")), *NOT_HEAD],
         help_text=_("原户主与新户主的关系"),
     )
     on = forms.DateField(label=_("变更日期"), widget=DATE)
@@ -212,25 +213,47 @@ class HeadChangeForm(forms.Form):
     def __init__(self, *args, household, members, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("on", timezone.localdate())
         super().__init__(*args, **kwargs)
-        self.candidates = {
-            str(p.pk): p
-            for p in members
-            if p.pk != household.head_id and p.status in PRESENT
-        }
+        present = [p for p in members if p.status in PRESENT]
+        self.candidates = {str(p.pk): p for p in present if p.pk != household.head_id}
         self.fields["person"].choices = [("", _("请选择"))] + [
             (pk, f"{p.name}（{p.get_relation_display()}）") for pk, p in self.candidates.items()
         ]
         if not self.candidates:
             self.fields["person"].help_text = _("本户没有可担任户主的在册成员")
+        new_head = self.candidates.get(str(self["person"].value() or ""))
+        self.remaining = [p for p in self.candidates.values() if p is not new_head]
+        suggested = {}
+        if new_head is not None:
+            stay = {p.pk: p.relation for p in self.remaining}
+            if household.head_id:
+                stay[household.head_id] = Relation.HEAD
+            suggested = suggested_relations(new_head.relation, stay)
         if household.head_id:
-            self.fields["old_head_relation"].label = _("原户主%(name)s改为") % {
-                "name": household.head_name
-            }
+            field = self.fields["old_head_relation"]
+            field.label = _("原户主%(name)s改为") % {"name": household.head_name}
+            field.initial = suggested.get(household.head_id, "")
         else:
             del self.fields["old_head_relation"]
+        for p in self.remaining:
+            self.fields[RELATION_FIELD % p.pk] = forms.ChoiceField(
+                label=p.name,
+                choices=[("", _("按新户主推算")), *NOT_HEAD],
+                required=False,
+                initial=suggested.get(p.pk, ""),
+                help_text=_("现登记为“%(relation)s”") % {"relation": p.get_relation_display()},
+            )
+        self.order_fields(["person", "old_head_relation"])  # "on" last
+
+    def member_fields(self):
+        return [self[RELATION_FIELD % p.pk] for p in self.remaining]
 
     def clean_person(self):
         return self.candidates[self.cleaned_data["person"]]
+
+    def relations(self) -> dict[int, str]:
+        """The relations chosen; a member left at “按新户主推算” is the service's to derive."""
+        chosen = {p.pk: self.cleaned_data.get(RELATION_FIELD % p.pk) for p in self.remaining}
+        return {pk: relation for pk, relation in chosen.items() if relation}
 
 
 class GrantForm(forms.Form):

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -70,6 +71,7 @@ from minqing.households.models import (
 )
 from minqing.households.people import PERSON_FIELDS, check_person, id_hash
 from minqing.households.selectors import visible_categories
+from minqing.households.services import household_head_change, suggested_relations
 from minqing.lib.excel import (
     CellRange,
     Flagged,
@@ -841,6 +843,7 @@ class _Group:
     state: _Cells | None = None  # the household's values, region resolved
     refused_head: bool = False
     ok_rows: list[_Row] = field(default_factory=list)  # the rows to write, once planned
+    head_change: bool = False  # its head row names a member of ``existing``, which has none
     action: str | None = None  # create / update / unchanged; None: nothing to write
     id: int | None = None  # the household's id, once planned
 
@@ -971,6 +974,7 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
     headless_above: _Row | None = None  # a household without a head is the one above
     pending: list[_Row] = []  # rows naming a head that comes further down
     headless: list[_Row] = []  # rows of households without a head
+    unstated: list[_Row] = []  # of those, the rows of a household the file names a head for
     placed: list[_Row] = []  # rows that join the head row above by their place alone
     for row in rows:
         if row.relation == Relation.HEAD:
@@ -1021,9 +1025,31 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
                     else _("找不到户主：本行上方没有“户主”行，也没有填写户主身份证号"),
                 )
             )
+    # Households of the registry the file has a head row for: the head's own, or the one
+    # without a head the head row names a member of (户主变更: the importer calls the service).
+    db_groups: dict[int, _Group] = {}
     for group in groups:
         group.head.group = group
-    db_groups: dict[int, _Group] = {}
+        head = people.get(group.head.person.id_hash) if group.head.person else None
+        household = households.get(head.household_id) if head else None
+        if household is None or household["head_id"] not in (None, head.id):
+            continue
+        if household["head_id"] is None:
+            taken = db_groups.get(household["id"])
+            if taken is not None:
+                group.head.errors.append(
+                    (
+                        "relation",
+                        str(Relation.HEAD.label),
+                        _("此人所在的户已由第 %(row)d 行指定户主，一户只能有一位户主")
+                        % {"row": taken.head.number},
+                    )
+                )
+                continue
+            group.head_change = True
+            _check_takes_head(group.head, head)
+        group.existing = household
+        db_groups.setdefault(household["id"], group)
     for row in pending:
         group = by_head_hash.get(row.head_hash)
         if group is None:
@@ -1063,7 +1089,13 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
                 )
             )
             continue
-        if household["head_id"] is not None:
+        group = db_groups.get(household["id"])
+        if group is not None and group.head is not None:
+            # The file names the household's head: this row says no relation to them, so the
+            # person keeps theirs, or takes the one the 户主变更 gives (_unstated_relations).
+            row.relation = found.relation
+            unstated.append(row)
+        elif household["head_id"] is not None:
             # Someone was named head since the file was made: its relations may be stale.
             row.errors.append(
                 (
@@ -1073,8 +1105,7 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
                 )
             )
             continue
-        group = db_groups.get(household["id"])
-        if group is None:
+        elif group is None:
             group = db_groups[household["id"]] = _Group(head=None, existing=household)
             groups.append(group)
         group.rows.append(row)
@@ -1101,13 +1132,11 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
                 )
             )
 
-    # Existing households found by their head's ID, and what each household's rows must share.
+    _unstated_relations(unstated, people)
+
+    # What each household's rows must share.
     for group in groups:
         if group.head is not None:
-            head = people.get(group.head.person.id_hash) if group.head.person else None
-            household = households.get(head.household_id) if head else None
-            if household is not None and household["head_id"] == head.id:
-                group.existing = household
             group.state = group.head.household._replace(region=group.head.region)
         else:
             group.state = _NO_CELLS._replace(region=group.existing["region_id"])
@@ -1258,6 +1287,44 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
 
 
 _PERSONAL_KEYS = frozenset({"id_number", "head_id_number", "phone"})
+
+
+def _check_takes_head(row: _Row, found: _Existing) -> None:
+    """A head row that makes a member head of their household: the service's rule (a member
+    living in the household), checked here so that the dry run tells."""
+    for status in (found.status, row.person.status if row.status_given else None):
+        if status is not None and status not in PRESENT:
+            row.errors.append(
+                (
+                    "status",
+                    str(PersonStatus(status).label),
+                    _("%(name)s 的状态是“%(status)s”，不能作为户主")
+                    % {"name": row.person.name, "status": PersonStatus(status).label},
+                )
+            )
+            return
+
+
+def _unstated_relations(rows: list[_Row], people: dict[str, _Existing]) -> None:
+    """The relation of each row marked NO_HEAD in a household whose new head the file names:
+    the one household_head_change gives a member it is not told about (suggested_relations,
+    from every member living there), so that the plan counts it and the write keeps it."""
+    groups = {row.group.existing["id"]: row.group for row in rows if row.group.head_change}
+    if not groups:
+        return
+    members: dict[int, dict[int, str]] = {pk: {} for pk in groups}
+    for household_id, pk, relation in Person.objects.filter(
+        household_id__in=list(groups), status__in=PRESENT
+    ).values_list("household_id", "id", "relation"):
+        members[household_id][pk] = relation
+    suggested = {}
+    for household_id, group in groups.items():
+        head = people[group.head.person.id_hash]
+        stay = {pk: relation for pk, relation in members[household_id].items() if pk != head.id}
+        suggested |= suggested_relations(head.relation, stay)
+    for row in rows:
+        if row.group.head_change:
+            row.relation = suggested.get(people[row.person.id_hash].id, row.relation)
 
 
 def _refusal(number, letter, header, key, value, reason) -> Refusal:
@@ -1421,6 +1488,7 @@ def _classify(plan: _Plan, *, today: datetime.date) -> None:
                 household_changed |= (
                     _dwelling_change(state, plan.dwellings.get(existing["id"])) is not None
                 )
+                household_changed |= group.head_change
             group.action = "update"
         members_changed = False
         for row in rows:
@@ -1587,6 +1655,7 @@ def _write(plan: _Plan, *, actor, today: datetime.date) -> None:
             row.id = (
                 next(person_ids) if row.action == "create" else plan.people[row.person.id_hash].id
             )
+    _head_changes(plan, groups, actor=actor, today=today)
 
     households, people, memberships, dwellings, assessments, grants = [], [], [], [], [], []
     person_updates, moves, ended, dwelling_updates, household_updates = [], [], [], [], []
@@ -1853,6 +1922,31 @@ def _write(plan: _Plan, *, actor, today: datetime.date) -> None:
     hooks.changed([g.id for g in groups if g.action != "unchanged"] + sorted(refresh))
 
 
+def _head_changes(plan: _Plan, groups: list[_Group], *, actor, today: datetime.date) -> None:
+    """The households whose new head the file names (_plan) get them through the service,
+    before the rows are written: the same history and audit row as on the household's page,
+    the members' relations as the file gives them (those it does not list, as the service
+    suggests). Rare, so one household at a time. The rows written after repeat the same
+    relations; the plan read the registry before, so nothing it counted changes."""
+    for group in groups:
+        if not group.head_change:
+            continue
+        relations = {}
+        for row in group.ok_rows:
+            found = plan.people.get(row.person.id_hash)
+            if row is group.head or found is None:
+                continue
+            if found.household_id == group.id and found.status in PRESENT:
+                relations[row.id] = row.relation
+        household_head_change(
+            actor=actor,
+            household=Household.objects.get(pk=group.id),
+            person=Person.objects.get(pk=group.head.id),
+            relations=relations,
+            on=today,
+        )
+
+
 @contextlib.contextmanager
 def _sqlite_cache(kib: int):
     """A bigger page cache for this connection while it writes a roll: the person table's
@@ -1978,10 +2072,11 @@ def _import(
         try:
             with _sqlite_cache(WRITE_CACHE_KIB):
                 _write(plan, actor=actor, today=today)
-        except IntegrityError as error:
+        except (IntegrityError, ValidationError) as error:  # ValidationError: a 户主变更
+            reason = "；".join(error.messages) if isinstance(error, ValidationError) else error
             raise RollError(
                 _("导入时台账被他人同时修改（%(error)s），未写入任何数据，请重新导入")
-                % {"error": error}
+                % {"error": reason}
             ) from None
         result.applied = True
         audit_record(

@@ -278,29 +278,155 @@ def _change_relation(person: Person, household: Household, relation: str, *, on)
     person.save(update_fields=["relation", "updated_at"])
 
 
+# A member's relation to the new head, by the new head's relation to the old one, then the
+# member's (``head``: the old head). A pair not listed cannot be told from the two relations
+# alone (the old head's sister to his son: aunt, a relation the roll has no word for): 其他.
+_RELATION_TO_NEW_HEAD = {
+    Relation.SPOUSE: {
+        Relation.HEAD: Relation.SPOUSE,
+        Relation.CHILD: Relation.CHILD,
+        Relation.GRANDCHILD: Relation.GRANDCHILD,
+        Relation.CHILD_IN_LAW: Relation.CHILD_IN_LAW,
+    },
+    Relation.CHILD: {
+        Relation.HEAD: Relation.PARENT,
+        Relation.SPOUSE: Relation.PARENT,
+        Relation.CHILD: Relation.SIBLING,
+        Relation.PARENT: Relation.GRANDPARENT,
+    },
+    Relation.PARENT: {
+        Relation.HEAD: Relation.CHILD,
+        Relation.SPOUSE: Relation.CHILD_IN_LAW,
+        Relation.CHILD: Relation.GRANDCHILD,
+        Relation.PARENT: Relation.SPOUSE,
+        Relation.GRANDPARENT: Relation.PARENT,
+        Relation.SIBLING: Relation.CHILD,
+    },
+    Relation.GRANDCHILD: {
+        Relation.HEAD: Relation.GRANDPARENT,
+        Relation.SPOUSE: Relation.GRANDPARENT,
+    },
+    Relation.GRANDPARENT: {
+        Relation.HEAD: Relation.GRANDCHILD,
+        Relation.SIBLING: Relation.GRANDCHILD,
+    },
+    Relation.SIBLING: {
+        Relation.HEAD: Relation.SIBLING,
+        Relation.PARENT: Relation.PARENT,
+        Relation.GRANDPARENT: Relation.GRANDPARENT,
+        Relation.SIBLING: Relation.SIBLING,
+    },
+}
+# When no other child of the old head stays, his grandchildren can only be the children of the
+# new head (his child, or his child's widowed spouse), and his 儿媳/女婿 the new head's spouse.
+_NO_OTHER_CHILD = {
+    Relation.CHILD: {Relation.GRANDCHILD: Relation.CHILD, Relation.CHILD_IN_LAW: Relation.SPOUSE},
+    Relation.CHILD_IN_LAW: {Relation.GRANDCHILD: Relation.CHILD},
+}
+
+
+def suggested_relations(new_head: str, members: dict[int, str]) -> dict[int, str]:
+    """户主变更: each member's relation to the new head, as far as it follows from the
+    relations to the old one. ``new_head`` is the new head's relation to the old head;
+    ``members`` maps each other member (the old head among them, as ``head``, while they
+    stay) to theirs. Where the two relations cannot tell, 其他, for the clerk to correct:
+    this is a suggestion (the form's initial values, the service's default), never a rule."""
+    table = _RELATION_TO_NEW_HEAD.get(new_head, {})
+    if Relation.CHILD not in members.values():
+        table = table | _NO_OTHER_CHILD.get(new_head, {})
+    return {pk: table.get(relation, Relation.OTHER) for pk, relation in members.items()}
+
+
+# A refusal of one member's relation, keyed by the member: the page's select for them, the
+# API's item of ``relations``.
+RELATION_FIELD = "relation_%d"
+
+
+def _remaining_members(household: Household, person: Person, old: Person | None) -> list[Person]:
+    """The present members other than the new head and the old one."""
+    return list(
+        household.members.filter(status__in=PRESENT)
+        .exclude(pk__in=[p.pk for p in (person, old) if p is not None])
+        .order_by("pk")
+    )
+
+
+def _member_relations(
+    members: list[Person], given: dict[int, str], *, person: Person, old: Person | None
+) -> dict[Person, str]:
+    """Each remaining member's relation to the new head ``person``: as ``given``, else as
+    suggested. Refused, on the member's field, when given for someone else or not a choice."""
+    by_pk = {m.pk: m for m in members}
+    errors = {}
+    for pk, relation in given.items():
+        if pk == person.pk:
+            message = _("%(name)s 是新户主") % {"name": person.name}
+        elif old is not None and pk == old.pk:
+            message = _("原户主%(name)s与新户主的关系请在“原户主改为”中填写") % {"name": old.name}
+        elif pk not in by_pk:
+            message = _("该人员不是本户的在册成员")
+        elif relation == Relation.HEAD:
+            message = _("一户只能有一位户主")
+        elif relation not in Relation.values:
+            message = _("与户主关系“%(value)s”不是可选值") % {"value": relation}
+        else:
+            continue
+        errors[RELATION_FIELD % pk] = message
+    if errors:
+        raise ValidationError(errors)
+    suggested = suggested_relations(person.relation, {m.pk: m.relation for m in members})
+    return {m: given.get(m.pk, suggested[m.pk]) for m in members}
+
+
 def _head_change(
-    *, actor, household: Household, person: Person, old: Person | None, old_relation: str, on
+    *,
+    actor,
+    household: Household,
+    person: Person,
+    old: Person | None,
+    old_relation: str,
+    on,
+    relations: dict[int, str] | None = None,
 ) -> None:
     """Make ``person`` the head; ``old``, the head still in the household, takes
-    ``old_relation``. The callers have checked both."""
+    ``old_relation``, and every other present member the relation ``relations`` gives them,
+    else the one suggested_relations derives. The callers have checked ``person`` and ``old``."""
+    members = _remaining_members(household, person, old)
+    changed = {
+        member: relation
+        for member, relation in _member_relations(
+            members, relations or {}, person=person, old=old
+        ).items()
+        if relation != member.relation
+    }
+    _check_on(on, list(changed), label=_("变更日期"))
+    relation_changes = [
+        [{"name": m.name, "relation": m.relation} for m in changed],
+        [{"name": m.name, "relation": relation} for m, relation in changed.items()],
+    ]
     if old is not None:
         _change_relation(old, household, old_relation, on=on)
+    for member, relation in changed.items():
+        _change_relation(member, household, relation, on=on)
     _change_relation(person, household, Relation.HEAD, on=on)
     household.head = person
     household.save(update_fields=["head"])
     _refresh_household(household)
     hooks.changed([household.pk])
+    changes = {
+        "head_name": [old.name if old else None, person.name],
+        "old_head_relation": [None, old_relation or None],
+        "on": [None, on.isoformat()],
+    }
+    if changed:
+        changes["relations"] = relation_changes
     audit_record(
         actor=actor,
         action="head_change",
         entity="households.household",
         entity_id=household.pk,
         region_code=household.region_id,
-        changes={
-            "head_name": [old.name if old else None, person.name],
-            "old_head_relation": [None, old_relation or None],
-            "on": [None, on.isoformat()],
-        },
+        changes=changes,
     )
 
 
@@ -311,10 +437,13 @@ def household_head_change(
     household: Household,
     person: Person,
     old_head_relation: str = "",
+    relations: dict[int, str] | None = None,
     on: datetime.date | None = None,
 ) -> Household:
     """户主变更: a present member becomes the head; the old head, if still in the household,
-    takes ``old_head_relation`` (their relation to the new head)."""
+    takes ``old_head_relation`` (their relation to the new head), and the other present
+    members the relations ``relations`` gives ({person id: relation}), else the ones
+    suggested_relations derives from their relations to the old head."""
     require_write(actor, household.region_id)
     # Two clerks changing the same head: the row lock makes the second wait, then see it.
     head_id = (
@@ -341,6 +470,7 @@ def household_head_change(
         old=old,
         old_relation=old_head_relation if old else "",
         on=on,
+        relations=relations,
     )
     return household
 

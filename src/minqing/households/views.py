@@ -78,6 +78,7 @@ CHANGE_LABELS = {
     "status": _("人员状态"),
     "household": _("所在户"),
     "old_head_relation": _("原户主改为"),
+    "relations": _("成员与户主关系"),
     "on": _("日期"),
     "reason": _("原因"),
     "category": _("类别"),
@@ -173,10 +174,18 @@ CHOICE_LABELS = {
 }
 
 
+def _item(key: str, item) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    if key == "relations":  # a member and their relation to the head: 李四（父母）
+        relation = item.get("relation", "")
+        return f"{item.get('name', '')}（{CHOICE_LABELS['relation'].get(relation, relation)}）"
+    return item.get("name", "")
+
+
 def _value(key: str, value, categories: dict):
     if isinstance(value, list):
-        names = [v.get("name", "") if isinstance(v, dict) else str(v) for v in value]
-        return "、".join(n for n in names if n)
+        return "、".join(n for n in (_item(key, v) for v in value) if n)
     if isinstance(value, bool):
         return gettext("是") if value else gettext("否")
     if value in (None, ""):
@@ -429,12 +438,19 @@ def person_move(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def head_change(request, pk: int):
-    """户主变更: a member of the household becomes its head."""
+    """户主变更: a member of the household becomes its head, and the members who stay get
+    their relations to them. Choosing the new head (``?person=``, htmx on the select) fills
+    in the suggested relations."""
     household, can_write = get_household_for_user(request.user, pk)
     _require_write(can_write)
     form = HeadChangeForm(
-        request.POST or None, household=household, members=household_members(household)
+        request.POST or None,
+        household=household,
+        members=household_members(household),
+        initial={"person": request.GET.get("person", "")},
     )
+    # Choosing the new head asks for the relations part again, filled in for them.
+    form.fields["person"].widget.attrs |= {"hx-get": request.path, "hx-target": "#head-relations"}
     if form.is_valid():
         data = form.cleaned_data
         if call_service(
@@ -444,13 +460,15 @@ def head_change(request, pk: int):
             household=household,
             person=data["person"],
             old_head_relation=data.get("old_head_relation", ""),
+            relations=form.relations(),
             on=data["on"],
         ):
             messages.success(
                 request, gettext("已办理户主变更：户主为 %(name)s") % {"name": data["person"].name}
             )
             return redirect("households:detail", household.pk)
-    return _form_page(request, {"form": form, "title": gettext("户主变更"), "household": household})
+    context = {"form": form, "household": household}
+    return render_page(request, "households/head_change.html", "relations", context)
 
 
 @login_required

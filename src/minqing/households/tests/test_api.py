@@ -547,10 +547,54 @@ def test_change_the_head_through_the_api(registry, cast, api):
     body = response.json()
     assert (body["head_id"], body["head_name"]) == (registry.ming.pk, "张小明")
     relations = {m["name"]: m["relation"] for m in body["members"]}
-    assert relations == {"张小明": "head", "张三": "parent", "李四": "spouse"}
+    assert relations == {"张小明": "head", "张三": "parent", "李四": "parent"}  # his mother
     assert again.json()["fields"] == {"person_id": ["张小明 已是户主"]}
     row = AuditLog.objects.get(action="head_change")
     assert (row.actor, row.source) == (cast.village, "api")
+
+
+def test_a_head_change_through_the_api_takes_the_members_relations(registry, api):
+    path = f"/households/{registry.zhang.pk}/head"
+    body = {"person_id": registry.ming.pk, "old_head_relation": "parent"}
+
+    response = api("village").post(
+        path, body | {"relations": [{"person_id": registry.li.pk, "relation": "other"}]}
+    )
+
+    assert response.status_code == 200
+    relations = {m["name"]: m["relation"] for m in response.json()["members"]}
+    assert relations == {"张小明": "head", "张三": "parent", "李四": "other"}
+    row = AuditLog.objects.get(action="head_change")
+    assert row.changes["relations"][1] == [{"name": "李四", "relation": "other"}]
+
+
+@pytest.mark.parametrize(
+    ("given", "field", "message"),
+    [
+        ([("liu_head", "other")], "relations.0", "该人员不是本户的在册成员"),
+        ([("li", "head")], "relations.0", "一户只能有一位户主"),
+        ([("li", "cousin")], "relations.0", "与户主关系“cousin”不是可选值"),
+        ([("li", "parent"), ("ming", "other")], "relations.1", "张小明 是新户主"),
+        ([("li", "parent"), ("li", "other")], "relations.1.person_id", "该人员已在前面列出"),
+    ],
+)
+def test_a_head_change_through_the_api_refuses_a_members_relation(
+    registry, api, given, field, message
+):
+    people = {"li": registry.li.pk, "ming": registry.ming.pk, "liu_head": registry.liu.head_id}
+
+    response = api("village").post(
+        f"/households/{registry.zhang.pk}/head",
+        {
+            "person_id": registry.ming.pk,
+            "old_head_relation": "parent",
+            "relations": [{"person_id": people[who], "relation": r} for who, r in given],
+        },
+    )
+
+    assert response.status_code == 422
+    assert response.json()["fields"] == {field: [message]}
+    assert Household.objects.get(pk=registry.zhang.pk).head_name == "张三"
 
 
 def test_grant_and_end_a_category(registry, cast, api):

@@ -25,9 +25,11 @@ from minqing.households.models import (
     Household,
     Membership,
     Person,
+    Relation,
 )
 from minqing.households.people import id_hash
 from minqing.households.roll import HEADERS, NO_HEAD
+from minqing.households.services import person_move
 from minqing.households.tests.conftest import LI_ID, YI_MEMBER_ID, ZHANG_ID
 from minqing.households.tests.rolls import (
     VILLAGE,
@@ -473,6 +475,101 @@ def test_rows_marked_without_a_head_are_only_people_of_such_a_household(
     assert "户主姓名为“（无户主）”，但此人不在台账的任何一户中" in result.refusals[0].reason
     assert f"上方第 {last - 1} 行是无户主的户，本行不能归入其中" in result.refusals[1].reason
     assert result.people.unchanged == 6  # 乙成员 among them, in 乙's household
+
+
+@pytest.mark.parametrize("cells", ["relation", "head"])
+def test_naming_a_member_of_a_household_without_a_head_its_head_is_a_head_change(
+    cast, today, headless, tmp_path, cells
+):
+    # 乙户主 moved out; the clerk marks 乙成员 户主 in the export, in the relation cell only or
+    # in the head's cells too.
+    rows = _exported(cast.admin)
+    row = next(row for row in rows if row[COL["姓名"]] == "乙成员")
+    row[COL["与户主关系"]] = "户主"
+    if cells == "head":
+        row[COL["户主姓名"]], row[COL["户主身份证号"]] = "乙成员", YI_MEMBER_ID
+    path = write(tmp_path / "roll.xlsx", rows)
+    member = _person(YI_MEMBER_ID)
+
+    dry = _import(cast.admin, path, dry_run=True)
+    result = _import(cast.admin, path)
+    people = list(Person.objects.values().order_by("id"))
+    memberships = list(Membership.objects.values().order_by("id"))
+    again = _import(cast.admin, path)
+
+    assert _reasons(dry) == []
+    assert dry.households.as_dict() == {"created": 0, "updated": 1, "unchanged": 2, "refused": 0}
+    assert dry.people.as_dict() == {"created": 0, "updated": 1, "unchanged": 5, "refused": 0}
+    assert result.applied and result.counts() == dry.counts()
+    assert Household.objects.count() == 4  # 张三's, 刘芳's, 乙's and the other county's
+    household = Household.objects.get(pk=headless.pk)
+    assert (household.head_id, household.head_name, household.member_count) == (
+        member.pk,
+        "乙成员",
+        1,
+    )
+    assert [
+        (m.household_id, m.relation, m.left_on, m.reason)
+        for m in Membership.objects.filter(person=member).order_by("id")
+    ] == [
+        (headless.pk, "child", today, "户主变更"),
+        (headless.pk, "head", None, "户主变更"),
+    ]
+    change = AuditLog.objects.get(action="head_change", entity_id=str(headless.pk))
+    assert (change.source, change.actor) == ("import", cast.admin)
+    assert change.changes["head_name"] == [None, "乙成员"]
+    assert _reasons(again) == []
+    assert again.households.as_dict() == {"created": 0, "updated": 0, "unchanged": 3, "refused": 0}
+    assert again.people.as_dict() == {"created": 0, "updated": 0, "unchanged": 6, "refused": 0}
+    assert list(Person.objects.values().order_by("id")) == people
+    assert list(Membership.objects.values().order_by("id")) == memberships
+    assert AuditLog.objects.filter(action="head_change").count() == 1
+
+
+def test_the_rows_still_marked_without_a_head_get_their_relation_to_the_new_one(
+    cast, today, registry, tmp_path
+):
+    # 张三 moved out; the clerk names his son 户主 and leaves his wife's row as exported.
+    person_move(actor=None, person=registry.head, household=registry.liu, relation=Relation.SPOUSE)
+    rows = _exported(cast.admin)
+    son = next(row for row in rows if row[COL["姓名"]] == "张小明")
+    son[COL["与户主关系"]] = "户主"
+    wife = next(row for row in rows if row[COL["姓名"]] == "李四")
+    assert (wife[COL["户主姓名"]], wife[COL["与户主关系"]]) == (NO_HEAD, "配偶")
+    path = write(tmp_path / "roll.xlsx", rows)
+
+    result = _import(cast.admin, path)
+    people = list(Person.objects.values().order_by("id"))
+    again = _import(cast.admin, path)
+
+    assert _reasons(result) == [] and result.applied
+    assert result.people.updated == 2  # 张小明 户主, 李四 his mother
+    zhang = Household.objects.get(pk=registry.zhang.pk)
+    assert (zhang.head_id, zhang.head_name) == (registry.ming.pk, "张小明")
+    assert _person(LI_ID).relation == "parent"
+    assert Membership.objects.filter(person=registry.li, reason="户主变更").count() == 2
+    change = AuditLog.objects.get(action="head_change", entity_id=str(zhang.pk))
+    assert change.changes["relations"][1] == [{"name": "李四", "relation": "parent"}]
+    assert _reasons(again) == []
+    assert (again.people.updated, again.households.updated) == (0, 0)
+    assert list(Person.objects.values().order_by("id")) == people
+
+
+def test_two_rows_cannot_both_name_the_head_of_a_household_without_one(
+    cast, today, registry, tmp_path
+):
+    person_move(actor=None, person=registry.head, household=registry.liu, relation=Relation.SPOUSE)
+    rows = _exported(cast.admin)
+    for row in rows:
+        if row[COL["姓名"]] in ("张小明", "李四"):
+            row[COL["与户主关系"]] = "户主"
+    second = max(n for n, row in enumerate(rows, start=2) if row[COL["姓名"]] in ("张小明", "李四"))
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), dry_run=True)
+
+    assert [(r.row, r.column) for r in result.refusals] == [(second, LETTER["与户主关系"])]
+    assert "一户只能有一位户主" in result.refusals[0].reason
+    assert result.households.created == 0
 
 
 @pytest.mark.parametrize(

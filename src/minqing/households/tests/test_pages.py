@@ -832,7 +832,8 @@ def test_changing_the_head_on_the_household_page(registry, cast, client_for):
     assert response["Location"] == detail(registry.zhang)
     after = client.get(detail(registry.zhang)).content.decode()
     assert "<h1>张小明户</h1>" in after
-    assert after.count('<td data-label="原因">户主变更</td>') == 4  # closed and opened, each
+    # Closed and opened, each: 张三's, 张小明's and 李四's (now the new head's mother).
+    assert after.count('<td data-label="原因">户主变更</td>') == 6
     assert Person.objects.get(name="张三", household=registry.zhang).relation == Relation.PARENT
 
 
@@ -846,6 +847,83 @@ def test_the_head_change_page_refuses_with_the_services_message(registry, cast, 
     assert response.context["form"].errors == {
         "on": ["变更日期 2019-05-01 早于张小明在现户的迁入日期 2020-01-01"]
     }
+    assert Household.objects.get(pk=registry.zhang.pk).head_name == "张三"
+
+
+def _selected(html: str, name: str) -> str:
+    """The value selected in the select ``name`` of a page."""
+    start = html.index(f'name="{name}"')
+    select = html[start : html.index("</select>", start)]
+    return select.split('" selected>')[0].rsplit('value="', 1)[1]
+
+
+def test_choosing_the_new_head_suggests_each_members_relation_to_them(registry, cast, client_for):
+    url = reverse("households:head_change", args=[registry.zhang.pk])
+    client = client_for(cast.village)
+
+    page = client.get(url, {"person": registry.ming.pk}).content.decode()
+    part = client.get(url, {"person": registry.ming.pk}, headers={"HX-Request": "true"})
+
+    field = f"relation_{registry.li.pk}"
+    assert f'<label for="id_{field}">李四</label>' in page
+    assert "现登记为“配偶”" in page
+    assert _selected(page, field) == Relation.PARENT  # the new head's mother
+    assert _selected(page, "old_head_relation") == Relation.PARENT
+    assert f'hx-get="{url}"' in page and 'hx-target="#head-relations"' in page
+    assert part.status_code == 200
+    assert "<form" not in part.content.decode()
+    assert _selected(part.content.decode(), field) == Relation.PARENT
+
+
+def test_changing_the_head_sets_the_relations_chosen_for_the_members(registry, cast, client_for):
+    url = reverse("households:head_change", args=[registry.zhang.pk])
+    client = client_for(cast.village)
+
+    response = client.post(
+        url,
+        {
+            "person": registry.ming.pk,
+            "old_head_relation": Relation.PARENT,
+            f"relation_{registry.li.pk}": Relation.OTHER,
+            "on": "2026-06-15",
+        },
+    )
+
+    assert response.status_code == 302
+    assert Person.objects.get(pk=registry.li.pk).relation == Relation.OTHER
+    assert Membership.objects.filter(person=registry.li, reason="户主变更").count() == 2
+    after = client_for(cast.admin).get(detail(registry.zhang)).content.decode()
+    assert '<td class="title">李四</td>\n        <td class="relation">其他</td>' in after
+    assert "李四（配偶）" in after and "李四（其他）" in after  # the audit row, old and new
+
+
+def test_a_member_left_to_the_suggestion_gets_it(registry, cast, client_for):
+    response = client_for(cast.village).post(
+        reverse("households:head_change", args=[registry.zhang.pk]),
+        {"person": registry.ming.pk, "old_head_relation": Relation.PARENT, "on": "2026-06-15"},
+    )
+
+    assert response.status_code == 302
+    assert Person.objects.get(pk=registry.li.pk).relation == Relation.PARENT
+
+
+def test_the_head_change_page_refuses_a_second_head_on_that_members_field(
+    registry, cast, client_for
+):
+    field = f"relation_{registry.li.pk}"
+    response = client_for(cast.village).post(
+        reverse("households:head_change", args=[registry.zhang.pk]),
+        {
+            "person": registry.ming.pk,
+            "old_head_relation": Relation.PARENT,
+            field: Relation.HEAD,
+            "on": "2026-06-15",
+        },
+    )
+
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == [field]
+    assert "选择一个有效的选项" in response.content.decode()
     assert Household.objects.get(pk=registry.zhang.pk).head_name == "张三"
 
 

@@ -31,6 +31,7 @@ from minqing.households.services import (
     person_move,
     person_update,
     personal_reveal,
+    suggested_relations,
 )
 from minqing.households.tests.conftest import (
     FULL_VALUES,
@@ -424,6 +425,20 @@ def test_moving_the_head_out_can_name_the_households_new_head(registry, cast):
     assert row.changes["head_name"] == [None, "李四"]
 
 
+def test_a_successor_named_in_a_move_gives_the_members_their_relation_to_them(registry, cast):
+    person_move(
+        actor=cast.admin,
+        person=registry.head,
+        household=registry.liu,
+        relation=Relation.SPOUSE,
+        successor=registry.ming,
+    )
+
+    assert Person.objects.get(pk=registry.li.pk).relation == Relation.PARENT
+    row = _audit("household", registry.zhang.pk, "head_change")
+    assert row.changes["relations"][1] == [{"name": "李四", "relation": "parent"}]
+
+
 def test_person_move_refuses_a_successor_who_cannot_take_over(registry, cast):
     with pytest.raises(ValidationError, match="只有迁出户主时"):
         person_move(
@@ -505,7 +520,8 @@ def test_household_head_change_makes_a_member_head_and_keeps_the_history(registr
     assert [(m.person.name, m.relation, m.joined_on, m.left_on) for m in history] == [
         ("张三", Relation.HEAD, datetime.date(2020, 1, 1), datetime.date(2026, 6, 10)),
         ("张三", Relation.PARENT, datetime.date(2026, 6, 10), None),
-        ("李四", Relation.SPOUSE, datetime.date(2020, 1, 1), None),
+        ("李四", Relation.SPOUSE, datetime.date(2020, 1, 1), datetime.date(2026, 6, 10)),
+        ("李四", Relation.PARENT, datetime.date(2026, 6, 10), None),  # his mother
         ("张小明", Relation.CHILD, datetime.date(2020, 1, 1), datetime.date(2026, 6, 10)),
         ("张小明", Relation.HEAD, datetime.date(2026, 6, 10), None),
     ]
@@ -515,6 +531,10 @@ def test_household_head_change_makes_a_member_head_and_keeps_the_history(registr
         "head_name": ["张三", "张小明"],
         "old_head_relation": [None, Relation.PARENT],
         "on": [None, "2026-06-10"],
+        "relations": [
+            [{"name": "李四", "relation": "spouse"}],
+            [{"name": "李四", "relation": "parent"}],
+        ],
     }
     # A move dated between the arrival and the change would leave the records overlapping:
     # refused, naming the change of head, not an arrival.
@@ -602,6 +622,148 @@ def test_household_head_change_refuses_read_only_and_out_of_reach(registry, cast
             old_head_relation=Relation.PARENT,
         )
     assert Household.objects.get(pk=registry.zhang.pk).head_name == "张三"
+
+
+@pytest.mark.parametrize(
+    ("new_head", "members", "expected"),
+    [
+        # The son takes over: his mother is his parent, his sister his sibling, his
+        # grandmother his grandparent; with his sister in the household, her child and the
+        # daughter-in-law could be either's: 其他.
+        (
+            Relation.CHILD,
+            {1: "head", 2: "spouse", 3: "child", 4: "parent", 5: "grandchild", 6: "child_in_law"},
+            {1: "parent", 2: "parent", 3: "sibling", 4: "grandparent", 5: "other", 6: "other"},
+        ),
+        # The only child: the grandchildren are his, the daughter-in-law his wife.
+        (
+            Relation.CHILD,
+            {2: "spouse", 5: "grandchild", 6: "child_in_law", 7: "sibling"},
+            {2: "parent", 5: "child", 6: "spouse", 7: "other"},
+        ),
+        # The widow: the children stay hers, his parents are her in-laws (其他).
+        (
+            Relation.SPOUSE,
+            {1: "head", 3: "child", 4: "parent", 5: "grandchild", 6: "child_in_law"},
+            {1: "spouse", 3: "child", 4: "other", 5: "grandchild", 6: "child_in_law"},
+        ),
+        # The old head's father: his wife and son, and the son's family one generation down.
+        (
+            Relation.PARENT,
+            {1: "head", 2: "spouse", 3: "child", 4: "parent", 7: "sibling"},
+            {1: "child", 2: "child_in_law", 3: "grandchild", 4: "spouse", 7: "child"},
+        ),
+        (Relation.OTHER, {1: "head", 2: "spouse"}, {1: "other", 2: "other"}),
+    ],
+)
+def test_suggested_relations_follow_from_the_relations_to_the_old_head(new_head, members, expected):
+    assert suggested_relations(new_head, members) == expected
+
+
+def _history(person) -> list[tuple]:
+    return [
+        (m.relation, m.joined_on, m.left_on, m.reason)
+        for m in Membership.objects.filter(person=person).order_by("id")
+    ]
+
+
+def test_a_head_change_gives_the_other_members_their_relation_to_the_new_head(registry, cast):
+    day = datetime.date(2026, 6, 10)
+
+    household_head_change(
+        actor=cast.village,
+        household=registry.zhang,
+        person=registry.ming,
+        old_head_relation=Relation.PARENT,
+        on=day,
+    )
+
+    assert Person.objects.get(pk=registry.li.pk).relation == Relation.PARENT  # his mother
+    assert _history(registry.li) == [
+        (Relation.SPOUSE, datetime.date(2020, 1, 1), day, "户主变更"),
+        (Relation.PARENT, day, None, "户主变更"),
+    ]
+    row = _audit("household", registry.zhang.pk, "head_change")
+    assert row.changes["relations"] == [
+        [{"name": "李四", "relation": "spouse"}],
+        [{"name": "李四", "relation": "parent"}],
+    ]
+    assert AuditLog.objects.filter(action="head_change").count() == 1
+
+
+def test_a_head_change_takes_the_members_relations_given(registry, cast):
+    household_head_change(
+        actor=cast.village,
+        household=registry.zhang,
+        person=registry.ming,
+        old_head_relation=Relation.PARENT,
+        relations={registry.li.pk: Relation.OTHER},
+    )
+
+    assert Person.objects.get(pk=registry.li.pk).relation == Relation.OTHER
+    assert _audit("household", registry.zhang.pk, "head_change").changes["relations"][1] == [
+        {"name": "李四", "relation": "other"}
+    ]
+
+
+def test_a_member_whose_relation_stays_the_same_keeps_their_record(registry, cast):
+    household_head_change(
+        actor=cast.village,
+        household=registry.zhang,
+        person=registry.li,
+        old_head_relation=Relation.SPOUSE,
+    )
+
+    assert Person.objects.get(pk=registry.ming.pk).relation == Relation.CHILD  # his mother's
+    assert len(_history(registry.ming)) == 1
+    assert "relations" not in _audit("household", registry.zhang.pk, "head_change").changes
+
+
+def test_a_household_left_without_a_head_gets_relations_to_the_new_one(registry, cast):
+    # 张三 moved out; his son becomes head, and his wife, still 配偶 of no one, his mother.
+    person_move(
+        actor=cast.admin, person=registry.head, household=registry.liu, relation=Relation.SPOUSE
+    )
+    zhang = Household.objects.get(pk=registry.zhang.pk)
+
+    household_head_change(actor=cast.village, household=zhang, person=registry.ming)
+
+    assert Person.objects.get(pk=registry.li.pk).relation == Relation.PARENT
+
+
+@pytest.mark.parametrize(
+    ("who", "relation", "message"),
+    [
+        ("li", Relation.HEAD, "一户只能有一位户主"),
+        ("li", "cousin", "与户主关系“cousin”不是可选值"),
+        ("liu_head", Relation.OTHER, "该人员不是本户的在册成员"),
+        ("ming", Relation.OTHER, "张小明 是新户主"),
+        ("head", Relation.PARENT, "原户主张三与新户主的关系请在“原户主改为”中填写"),
+    ],
+)
+def test_a_head_change_refuses_a_members_relation_on_that_member(
+    registry, cast, who, relation, message
+):
+    person = {
+        "li": registry.li,
+        "liu_head": registry.liu.head,
+        "ming": registry.ming,
+        "head": registry.head,
+    }[who]
+
+    with pytest.raises(ValidationError) as refused:
+        household_head_change(
+            actor=cast.admin,
+            household=registry.zhang,
+            person=registry.ming,
+            old_head_relation=Relation.PARENT,
+            relations={person.pk: relation},
+        )
+
+    assert refused.value.message_dict == {f"relation_{person.pk}": [message]}
+    assert Household.objects.get(pk=registry.zhang.pk).head_name == "张三"
+    assert Membership.objects.count() == 5
+    assert not AuditLog.objects.filter(action="head_change").exists()
 
 
 def test_person_update_points_a_new_head_to_the_head_change(registry, cast):
