@@ -5,7 +5,8 @@ on a visit (household, region, text); while it is None the visit page offers no 
 ledger calls ``services.need_link_case`` in the transaction that registers the case.
 ``case_url(case_number) -> str``: the page of a case, linked from the need.
 ``sms_sender(phone, text)``: sends a resident the confirmation code of a visit; while it is
-None the code is only written to the log (the county's SMS gateway is configured per site).
+None no code is sent and the visit page offers the signature only (the county's SMS gateway
+is configured per site).
 """
 
 case_form_url = None

@@ -93,6 +93,16 @@ def pairings_import(*, actor, campaign: Campaign, source, filename: str) -> int:
         elif (refused := _cadre_refusal(actor, cadre, campaign, checked)) is not None:
             refusals.append(Refusal(number, 2, refused))
             cadre = None
+        elif household is not None and not cadre.reaches(household.region_id):
+            refusals.append(
+                Refusal(
+                    number,
+                    2,
+                    _("%(cadre)s的管辖范围不含该户，包联后无法走访")
+                    % {"cadre": cadre.display_name},
+                )
+            )
+            cadre = None
         start = campaign.start
         if raw_start:
             try:

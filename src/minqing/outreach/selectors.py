@@ -3,6 +3,8 @@ counters (Tally, Enrolment's must-visit and unpaired partial indexes, DayTally, 
 grouped by the code prefix of the level below the region asked for."""
 
 import datetime
+import functools
+import operator
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
@@ -108,6 +110,37 @@ def _switched_off_ids(campaign: Campaign) -> list[int]:
     return list(User.objects.filter(Exists(paired), is_active=False).values_list("pk", flat=True))
 
 
+def unpaired_parts(campaign: Campaign) -> list[Q]:
+    """未包联, as every figure, list and filter counts it: an enrolment without a cadre, or
+    with a switched-off one. Disjoint parts, so that coverage counts each on its own index
+    (the first on enrolment_unpaired_idx); ``unpaired_q`` joins them for the rows."""
+    parts = [Q(cadre__isnull=True)]
+    if switched_off := _switched_off_ids(campaign):
+        parts.append(Q(cadre__in=switched_off))
+    return parts
+
+
+def unpaired_q(campaign: Campaign) -> Q:
+    """The enrolments ``unpaired_parts`` counts, as one filter."""
+    return functools.reduce(operator.or_, unpaired_parts(campaign))
+
+
+def unpaired_household_ids(campaign: Campaign) -> QuerySet:
+    """The households coverage counts as unpaired, for the pairing page's "只看未包联"."""
+    return Enrolment.objects.filter(unpaired_q(campaign), campaign=campaign).values("household_id")
+
+
+def switched_off_holders(campaign: Campaign, household_ids: list[int]) -> dict[int, User]:
+    """{household id: its cadre} for those of the households that count as unpaired although
+    they have a cadre in the campaign: a switched-off account (``unpaired_parts``)."""
+    if not household_ids:
+        return {}
+    rows = Enrolment.objects.filter(
+        unpaired_q(campaign), campaign=campaign, household_id__in=household_ids
+    ).filter(cadre__isnull=False)
+    return {e.household_id: e.cadre for e in rows.select_related("cadre")}
+
+
 def get_flag_for_user(user, pk) -> Flag:
     flag = Flag.objects.filter(prefix_q("region_id", user.reach), pk=pk).first()
     if flag is None:
@@ -209,10 +242,8 @@ def coverage(
         overdue=Count("next_due", filter=Q(next_due__lt=today)),
     ):
         of(k).must_visit, of(k).overdue = row["must"] or 0, row["overdue"] or 0
-    for k, row in grouped(Enrolment.objects.filter(cadre__isnull=True), n=Count("id")):
-        of(k).unpaired = row["n"] or 0
-    if switched_off := _switched_off_ids(campaign):
-        for k, row in grouped(Enrolment.objects.filter(cadre__in=switched_off), n=Count("id")):
+    for part in unpaired_parts(campaign):
+        for k, row in grouped(Enrolment.objects.filter(part), n=Count("id")):
             of(k).unpaired += row["n"] or 0
     return figures
 
@@ -263,7 +294,7 @@ SHOW = {
     "unvisited": Q(visits=0),
     "overdue": Q(next_due__isnull=False),  # and next_due < today, added below
     "must": Q(next_due__isnull=False),
-    "unpaired": Q(cadre__isnull=True),  # or paired with a switched-off account, added below
+    "unpaired": Q(cadre__isnull=True),  # and a switched-off cadre's: unpaired_q, below
     "promised": Q(promise_open=True),
 }
 
@@ -279,7 +310,7 @@ def enrolment_rows(
     elif show == "missing":
         qs = qs.filter(visits__lt=k)
     elif show == "unpaired":  # as coverage counts them
-        qs = qs.filter(Q(cadre__isnull=True) | Q(cadre__in=_switched_off_ids(campaign)))
+        qs = qs.filter(unpaired_q(campaign))
     else:
         qs = qs.filter(SHOW.get(show, Q()))
         if show == "overdue":
@@ -396,9 +427,7 @@ def visit_list(user, *, campaign=None, prefix="", cadre=None, flagged=False) -> 
     if flagged:
         # Across the reverse key a plain filter is a LEFT JOIN, which a visit without any flag
         # passes too: ask for an open flag.
-        qs = qs.filter(
-            Exists(Flag.objects.filter(visit=OuterRef("pk"), cleared_at__isnull=True))
-        )
+        qs = qs.filter(Exists(Flag.objects.filter(visit=OuterRef("pk"), cleared_at__isnull=True)))
     return qs.select_related("household", "author", "region")
 
 

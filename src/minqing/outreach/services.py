@@ -273,7 +273,9 @@ def campaign_enrol(*, campaign: Campaign, day: datetime.date | None = None) -> i
         )
         if pk not in enrolled
     ]
-    Enrolment.objects.bulk_create(new, batch_size=2000)
+    # A household enrolled meanwhile by another transaction (registered while the campaign is
+    # edited) is skipped; the tallies are rebuilt from the table below, so they count it once.
+    _enrol_new(new)
     must = _must_categories(campaign, today)
     changed = []
     for enrolment in Enrolment.objects.filter(campaign=campaign).filter(
@@ -333,7 +335,16 @@ def _follow(campaign: Campaign, household_ids: list[int]) -> None:
         for pk, region in regions.items()
         if pk not in known
     ]
-    Enrolment.objects.bulk_create(new)
+    inserted = _enrol_new(new)
+    if len(inserted) < len(new):
+        # Enrolled since the read above by another transaction (a campaign edit, the same
+        # household changed twice at once), which counted it: refresh it here, count only ours.
+        ours = {e.household_id for e in inserted}
+        enrolments += Enrolment.objects.filter(
+            campaign=campaign,
+            household_id__in=[e.household_id for e in new if e.household_id not in ours],
+        )
+    new = inserted
     must = _must_categories(campaign, today, list(regions))
     changed, moved = [], False
     for enrolment in enrolments + new:
@@ -369,6 +380,53 @@ def _follow(campaign: Campaign, household_ids: list[int]) -> None:
                 )
             ]
         )
+
+
+ENROL_BATCH = 1000
+
+
+def _enrol_new(new: list[Enrolment]) -> list[Enrolment]:
+    """Insert these enrolments but those whose household another transaction enrolled in the
+    campaign since this one looked (it committed, or commits while this waits); the ones
+    inserted, given their keys. Only those may be counted: the other transaction counted its
+    own.
+
+    ``INSERT ... ON CONFLICT (campaign, household) DO NOTHING RETURNING`` (PostgreSQL, SQLite
+    >= 3.35) by hand: ``bulk_create(ignore_conflicts=True)`` does not tell which rows it
+    inserted, and on SQLite (``INSERT OR IGNORE``) would also skip a row breaking any other
+    constraint. In household order, so that two transactions enrolling the same households
+    wait for each other instead of deadlocking."""
+    if not new:
+        return []
+    connection = statements.db()
+    quote = connection.ops.quote_name
+    meta = Enrolment._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    key = ", ".join(quote(meta.get_field(n).column) for n in ("campaign", "household"))
+    household = quote(meta.get_field("household").column)
+    by_household = {e.household_id: e for e in new}
+    ordered = [by_household[pk] for pk in sorted(by_household)]
+    inserted = []
+    for start in range(0, len(ordered), ENROL_BATCH):
+        batch = ordered[start : start + ENROL_BATCH]
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+            f" VALUES {', '.join([one] * len(batch))} ON CONFLICT ({key}) DO NOTHING"
+            f" RETURNING {quote(meta.pk.column)}, {household}"
+        )
+        values = [
+            f.get_db_prep_save(f.pre_save(e, True), connection) for e in batch for f in fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            rows = cursor.fetchall()
+        for pk, household_id in rows:
+            enrolment = by_household[household_id]
+            enrolment.pk = pk
+            enrolment._state.adding, enrolment._state.db = False, connection.alias
+            inserted.append(enrolment)
+    return inserted
 
 
 def _rebuild_tallies(campaign: Campaign) -> None:
@@ -530,6 +588,13 @@ def _pair_households(actor, campaign, households, cadre, start) -> list[Pairing]
             raise ValidationError(
                 _("%(name)s户不在活动“%(campaign)s”的范围内")
                 % {"name": household.head_name or household.pk, "campaign": campaign.name}
+            )
+        # Out of the cadre's reach the household would be on their phone page, but its visit
+        # form and every write for it refused.
+        if not cadre.reaches(household.region_id):
+            raise ValidationError(
+                _("%(name)s户不在%(cadre)s的管辖范围内，包联后无法走访")
+                % {"name": household.head_name or household.pk, "cadre": cadre.display_name}
             )
     pairings = Pairing.objects.bulk_create(
         [
@@ -1201,6 +1266,8 @@ def visit_code_send(*, actor, visit: Visit) -> str:
     require_write(actor, visit.region_id)
     if visit.confirmed_at:
         raise ValidationError(_("该走访已由群众确认"))
+    if hooks.sms_sender is None:  # the code would reach no one
+        raise ValidationError(_("未接入短信网关，无法发送验证码，请改用当面签名确认"))
     head = visit.household.head
     phone = head.phone if head else ""
     if not phone:

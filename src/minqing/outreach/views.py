@@ -301,14 +301,15 @@ def pairing_page(request, pk: int):
             ) | qs.filter(pk__in=active.filter(person__isnull=False).values("person__household_id"))
         if data["grade"]:
             qs = qs.filter(dwelling__grade=data["grade"])
-        if data["unpaired"]:
-            qs = qs.exclude(
-                pk__in=Pairing.objects.filter(
-                    campaign=campaign, kind=PairingKind.CADRE_HOUSEHOLD, end__isnull=True
-                ).values("household_id")
-            )
+        if data["unpaired"]:  # as coverage counts them
+            qs = qs.filter(pk__in=selectors.unpaired_household_ids(campaign))
         rows = list(qs.order_by("address", "id")[:PICK_LIMIT])
         rows.sort(key=services._neighbour_key)
+        # Still paired with a switched-off account: unpaired for coverage, but the pairing
+        # must be handed over (or ended) first, so these are listed unticked, with why.
+        holders = selectors.switched_off_holders(campaign, [h.pk for h in rows])
+        for h in rows:
+            h.switched_off_cadre = holders.get(h.pk)
     pick = PickForm(
         request.POST or None,
         user=user,
@@ -543,7 +544,10 @@ def _visit_context(request, visit, can_write) -> dict:
         "needs": list(visit.needs.all()),
         "amendments": list(visit.amendments.select_related("author")),
         "flags": list(visit.flags.select_related("flagged_by", "cleared_by").order_by("id")),
-        "phone_masked": mask_phone(head.phone) if head and head.phone else "",
+        # Without an SMS gateway a code reaches no one: the signature only.
+        "phone_masked": mask_phone(head.phone)
+        if head and head.phone and hooks.sms_sender is not None
+        else "",
         "code_form": CodeForm(),
         "text_form": TextForm(),
         "draft_key": reverse("outreach:visit_new", args=[visit.campaign_id, visit.household_id]),

@@ -3,6 +3,7 @@ must-visit rule (五必访) one interval per category, the handover of a cadre w
 switched off, and hidden fields without labels."""
 
 import datetime
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from minqing.accounts.services import user_update
 from minqing.audit.models import AuditLog
 from minqing.outreach.models import Campaign, Enrolment, Pairing
-from minqing.outreach.services import campaign_update
+from minqing.outreach.services import campaign_update, pairing_handover
 from minqing.testing import WANQUANZHUANG
 
 
@@ -203,6 +204,43 @@ def test_a_household_paired_with_a_switched_off_account_counts_as_unpaired(
     assert "账户已停用" in rows
     village = client.get(f"{coverage}?region=130681107").content.decode()
     assert 'data-figure="unpaired">5<' in village  # 刁窝镇: 万全庄村's four and 孙八
+
+
+def test_the_unpaired_filter_lists_a_switched_off_cadres_households_until_handed_over(
+    paired, cast, client_for
+):
+    """The filter "只看未包联" lists what coverage counts as 未包联: a household whose only pairing is with
+    a switched-off account is in both, unticked (its pairing must be handed over first), and
+    leaves both once handed over."""
+    client = client_for(cast.admin)
+    pick = f"/outreach/{paired.campaign.pk}/pairings/?region={WANQUANZHUANG}&unpaired=on"
+    coverage = f"/outreach/{paired.campaign.pk}/?region={WANQUANZHUANG}"
+    four = {str(h.pk) for h in paired.wanquanzhuang}
+
+    def listed():
+        body = client.get(pick).content.decode()
+        return set(re.findall(r'name="households" value="(\d+)"', body)), _form(body), body
+
+    assert listed()[0] == set()
+    assert 'data-figure="unpaired">0<' in client.get(coverage).content.decode()
+
+    user_update(actor=cast.admin, user=cast.paired, is_active=False)
+    rows, form, body = listed()
+    assert rows == four
+    assert 'data-figure="unpaired">4<' in client.get(coverage).content.decode()
+    assert "households" not in form.data  # none ticked: assigning them would be refused
+    assert body.count("data-switched-off") == 4 and cast.paired.display_name in body
+
+    pairing_handover(
+        actor=cast.admin,
+        campaign=paired.campaign,
+        cadre=cast.paired,
+        successors=[cast.village],
+        on=datetime.date(2026, 6, 15),
+        reason="调离",
+    )
+    assert listed()[0] == set()
+    assert 'data-figure="unpaired">0<' in client.get(coverage).content.decode()
 
 
 # 4. Hidden fields

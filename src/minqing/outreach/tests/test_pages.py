@@ -325,9 +325,7 @@ def test_a_bad_pairing_sheet_names_row_and_column_and_writes_nothing(world, cast
     assert Pairing.objects.count() == 0
 
 
-def test_a_pairing_sheet_names_the_row_of_a_cadre_who_may_not_be_paired(
-    world, cast, client_for
-):
+def test_a_pairing_sheet_names_the_row_of_a_cadre_who_may_not_be_paired(world, cast, client_for):
     """A switched-off account and a read-only one are refused in the row check, with their row
     and column, together with the other rows' refusals, not one by one after the rest."""
     type(cast.village).objects.filter(pk=cast.village.pk).update(is_active=False)
@@ -346,6 +344,25 @@ def test_a_pairing_sheet_names_the_row_of_a_cadre_who_may_not_be_paired(
     assert "第 3 行 B 列（干部账号）" in body and "账户已停用" in body
     assert "第 4 行 B 列（干部账号）" in body
     assert "第 4 行 C 列（起始日期）" in body
+    assert Pairing.objects.count() == 0
+
+
+def test_a_pairing_sheet_names_the_row_of_a_household_out_of_the_cadres_reach(
+    world, cast, client_for
+):
+    sheet = _xlsx(
+        [
+            ["户编号", "干部账号", "起始日期"],
+            [str(world.zhang.pk), "paired", ""],
+            [str(world.liu.pk), "paired", ""],  # 文兴街社区, 双塔街道: not 赵明's 刁窝镇
+        ]
+    )
+    response = client_for(cast.admin).post(
+        f"/outreach/{world.campaign.pk}/pairings/import/", {"file": sheet}
+    )
+    body = html.unescape(response.content.decode())
+    assert response.status_code == 200
+    assert "第 3 行 B 列（干部账号）：赵明的管辖范围不含该户" in body
     assert Pairing.objects.count() == 0
 
 
@@ -505,6 +522,29 @@ def test_a_signature_confirms_the_visit_and_is_served_in_scope_only(
     assert (
         client_for(cast.township).get(f"/outreach/visits/{visit.pk}/signature/").status_code == 404
     )
+
+
+def test_without_an_sms_gateway_no_code_is_offered_nor_said_to_be_sent(
+    paired, cast, client_for, monkeypatch
+):
+    """No gateway configured (hooks.sms_sender): a code would reach no one, so the page offers
+    the signature only, and a posted request says so instead of "验证码已发送"."""
+    monkeypatch.setattr(hooks, "sms_sender", None)
+    visit, _ = visit_log(
+        actor=cast.paired, campaign=paired.campaign, household=paired.zhang, data=visit_input()
+    )
+    client = client_for(cast.paired)
+    page = client.get(f"/outreach/visits/{visit.pk}/").content.decode()
+    assert "发送验证码" not in page and 'name="code"' not in page
+    assert "data-signature" in page
+    body = client.post(f"/outreach/visits/{visit.pk}/code/", follow=True).content.decode()
+    assert "验证码已发送" not in body and "未接入短信网关" in body
+    visit.refresh_from_db()
+    assert visit.confirm_code_hash == ""
+
+    monkeypatch.setattr(hooks, "sms_sender", lambda phone, text: None)
+    page = client.get(f"/outreach/visits/{visit.pk}/").content.decode()
+    assert "发送验证码到 138****5678" in page and 'name="code"' in page
 
 
 def test_a_village_officer_follows_the_cadre_link_to_the_township_cadres_visits(

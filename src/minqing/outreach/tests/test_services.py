@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -347,6 +347,84 @@ def test_a_big_change_refreshes_whole_campaigns(world, cast, monkeypatch):
     assert (_total(world).households, _total(world).must_visit) == (7, 2)
 
 
+@contextlib.contextmanager
+def _enrolled_meanwhile(other):
+    """``other()`` runs just before the first INSERT into the enrolment table: as another
+    transaction enrolling the same household after this one read the enrolments and before it
+    wrote them (on PostgreSQL that insert waits for the other to commit, then meets its row)."""
+    table = connection.ops.quote_name(Enrolment._meta.db_table)
+    done = []
+
+    def before_insert(execute, sql, params, many, context):
+        if not done and sql.lstrip().startswith(f"INSERT INTO {table}"):
+            done.append(True)  # before other(), whose own insert comes through here
+            other()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(before_insert):
+        yield
+    assert done, "no enrolment was inserted"
+
+
+def _unannounced_household(monkeypatch):
+    """李十 of 万全庄村, 特困, registered without telling outreach yet: not enrolled."""
+    from minqing.households import hooks as household_hooks
+
+    with monkeypatch.context() as m:
+        m.setattr(household_hooks, "household_changed", [])
+        li = _household(WANQUANZHUANG, "李十", "万全庄村东街12号", 8)
+        category_grant(
+            actor=None,
+            category=Category.objects.get(code="tekun"),
+            household=li,
+            start=datetime.date(2026, 6, 1),
+        )
+    assert not Enrolment.objects.filter(household=li).exists()
+    return li
+
+
+def _village_tally(world) -> int:
+    return Tally.objects.get(campaign=world.campaign, region_id=WANQUANZHUANG, round=0).households
+
+
+@pytest.mark.parametrize("other", ["households_changed", "campaign_enrol"])
+def test_a_household_enrolled_meanwhile_is_followed_and_counted_once(
+    world, cast, monkeypatch, other
+):
+    """The registry's change of a household meets its enrolment by another transaction (the
+    same household changed twice at once, or a campaign edit): no failure on the unique key,
+    the must-visit rule still refreshed, and the household counted once in the tallies."""
+    from minqing.outreach import services
+
+    li = _unannounced_household(monkeypatch)
+    assert _village_tally(world) == 4
+    meanwhile = {
+        "households_changed": lambda: services.households_changed([li.pk]),
+        "campaign_enrol": lambda: services.campaign_enrol(campaign=world.campaign),
+    }[other]
+    with _enrolled_meanwhile(meanwhile):
+        services.households_changed([li.pk])
+    assert Enrolment.objects.filter(household=li).count() == 1
+    assert _enrolment(world, li).must_every_days == 14
+    assert _village_tally(world) == 5
+    total = _total(world)
+    assert (total.households, total.must_visit, total.unpaired) == (7, 2, 7)
+
+
+def test_a_campaign_edit_meets_a_household_registered_at_the_same_moment(world, cast, monkeypatch):
+    """A campaign edit enrols what it read as not enrolled; a household the registry enrolled
+    meanwhile is skipped, not a failure of the edit, and counted once."""
+    from minqing.outreach import services
+
+    li = _unannounced_household(monkeypatch)
+    with _enrolled_meanwhile(lambda: services.households_changed([li.pk])):
+        campaign_update(actor=cast.admin, campaign=world.campaign, name="2026年暖冬行动（续）")
+    assert Enrolment.objects.filter(household=li).count() == 1
+    assert _village_tally(world) == 5
+    assert (_total(world).households, _total(world).must_visit) == (7, 2)
+    assert AuditLog.objects.filter(entity="outreach.campaign", action="update").exists()
+
+
 def test_the_daily_refresh_drops_a_must_visit_category_whose_end_has_passed(
     world, cast, time_machine
 ):
@@ -444,6 +522,40 @@ def test_a_household_already_paired_is_not_paired_again(world, cast):
         )
     assert "1 户已有包联干部" in str(error.value)
     assert Pairing.objects.count() == 1
+
+
+def test_a_household_is_paired_only_with_a_cadre_who_reaches_it(world, cast, client_for):
+    """Paired out of the cadre's reach, the household would sit on their phone page with a
+    开始走访 that leads to a 404: refused, by assignment and by spreading alike."""
+    with pytest.raises(ValidationError, match="刘芳户不在赵明的管辖范围内"):
+        pairings_assign(
+            actor=cast.admin,
+            campaign=world.campaign,
+            households=[world.liu],
+            cadre=cast.paired,
+            start=START,
+        )
+    with pytest.raises(ValidationError, match="孙八户不在陈立军的管辖范围内"):
+        pairings_spread(
+            actor=cast.admin,
+            campaign=world.campaign,
+            households=[world.zhang, world.sun],  # 东张村's 孙八 first, to 陈立军 of 万全庄村
+            cadres=[cast.village, cast.paired],
+            start=START,
+        )
+    assert not Pairing.objects.exists()
+    # Within reach: every household on the phone page opens its visit form.
+    pairings_assign(
+        actor=cast.admin,
+        campaign=world.campaign,
+        households=[world.zhang, world.sun],
+        cadre=cast.paired,
+        start=START,
+    )
+    client = client_for(cast.paired)
+    for row in my_households(cast.paired):
+        url = f"/outreach/{row.campaign_id}/visit/{row.household_id}/"
+        assert client.get(url).status_code == 200
 
 
 def test_handover_keeps_history_and_leaves_no_household_unpaired(paired, cast):
