@@ -124,6 +124,7 @@ class HouseholdRow(Schema):
     member_count: int
     grade: str
     categories: list[str]
+    closed_on: datetime.date | None  # 销户日期; null while the household is current
 
 
 class HouseholdPage(Schema):
@@ -142,6 +143,8 @@ class HouseholdOut(Schema):
     members: list[PersonOut]
     categories: list[GrantOut]
     dwelling: DwellingOut | None
+    closed_on: datetime.date | None  # 销户日期; null while the household is current
+    closed_reason: str
     created_at: datetime.datetime
     updated_at: datetime.datetime
 
@@ -237,6 +240,8 @@ def _household_out(user, household: Household) -> HouseholdOut:
         members=[_person_out(p) for p in household_members(household)],
         categories=[_grant_out(g, today) for g in household_grants(user, household)],
         dwelling=_dwelling_out(household),
+        closed_on=household.closed_on,
+        closed_reason=household.closed_reason,
         created_at=household.created_at,
         updated_at=household.updated_at,
     )
@@ -273,6 +278,7 @@ class HouseholdQuery(Schema):
     grade: str | None = None
     members_min: str | None = None
     members_max: str | None = None
+    state: str | None = None  # "" current households (default), "closed" 已销户, "all"
     after: str | None = None
     limit: str | None = None
 
@@ -347,6 +353,15 @@ class HeadChangeIn(Schema):
     on: datetime.date | None = None
 
 
+class CloseIn(Schema):
+    reason: str  # 销户原因, e.g. 全户迁出
+    on: datetime.date | None = None  # 销户日期, default today
+
+
+class ReopenIn(Schema):
+    reason: str
+
+
 class GrantIn(Schema):
     category: str  # a code from GET /api/categories
     person_id: int | None = None  # a member, for a person category; none for the household
@@ -399,6 +414,7 @@ def household_index(request, filters: Query[HouseholdQuery]):
                 member_count=h.member_count,
                 grade=h.dwelling_grade or "",
                 categories=h.category_names,
+                closed_on=h.closed_on,
             )
             for h in page.rows
         ],
@@ -465,6 +481,24 @@ def head_change(request, household_id: int, payload: HeadChangeIn):
             relations=relations,
             on=payload.on,
         )
+    return _household_out(user, _reload(user, household))
+
+
+@households.post("/{household_id}/close", response=HouseholdOut, summary="销户")
+def household_close(request, household_id: int, payload: CloseIn):
+    user = request.user
+    household, can_write = get_household_for_user(user, household_id)
+    _require_write(can_write)
+    services.household_close(actor=user, household=household, reason=payload.reason, on=payload.on)
+    return _household_out(user, _reload(user, household))
+
+
+@households.post("/{household_id}/reopen", response=HouseholdOut, summary="撤销销户")
+def household_reopen(request, household_id: int, payload: ReopenIn):
+    user = request.user
+    household, can_write = get_household_for_user(user, household_id)
+    _require_write(can_write)
+    services.household_reopen(actor=user, household=household, reason=payload.reason)
     return _household_out(user, _reload(user, household))
 
 

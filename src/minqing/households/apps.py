@@ -9,4 +9,10 @@ class HouseholdsConfig(AppConfig):
     def ready(self) -> None:
         from minqing.audit.views import register_audit_labels
 
-        register_audit_labels(actions={"head_change": _("户主变更")})
+        register_audit_labels(
+            actions={
+                "head_change": _("户主变更"),
+                "close_household": _("销户"),
+                "reopen_household": _("撤销销户"),
+            }
+        )

@@ -228,6 +228,7 @@ def _describe(filters: HouseholdFilter) -> dict:
             "members_min": filters.members_min,
             "members_max": filters.members_max,
             "q": "…" if filters.q else "",  # a search may be an ID number: not logged
+            "state": filters.state,
         }.items()
         if value not in ("", None)
     }

@@ -6,6 +6,7 @@ import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from minqing.households.models import SafetyGrade
 from minqing.households.selectors import HouseholdFilter, visible_categories
@@ -13,7 +14,9 @@ from minqing.regions.codes import is_code, prefix_of
 from minqing.regions.forms import deepest_choice
 
 # The names of the parameters, in the order a form shows them.
-PARAMS = ("q", "region", "category", "on", "grade", "members_min", "members_max")
+PARAMS = ("q", "region", "category", "on", "grade", "members_min", "members_max", "state")
+# 户状态: the current households (the default), the closed ones (销户), or both.
+STATES = {"": gettext_lazy("在册"), "closed": gettext_lazy("已销户"), "all": gettext_lazy("全部")}
 MAX_MEMBERS = 99
 
 
@@ -92,6 +95,13 @@ def household_filter_from_params(user, params) -> tuple[HouseholdFilter, dict[st
         errors["members_max"] = _("最多人口不能少于最少人口")
         members_max = None
 
+    state = _text(params, "state")
+    if state not in STATES:
+        errors["state"] = _("户状态“%(value)s”不存在，应为 closed（已销户）或 all（全部）") % {
+            "value": state
+        }
+        state = ""
+
     q = _text(params, "q")[:50]
     return (
         HouseholdFilter(
@@ -102,6 +112,7 @@ def household_filter_from_params(user, params) -> tuple[HouseholdFilter, dict[st
             members_min=members_min,
             members_max=members_max,
             q=q,
+            state=state,
         ),
         errors,
     )

@@ -307,3 +307,22 @@ class AssessmentForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("assessed_on", timezone.localdate())
         super().__init__(*args, **kwargs)
+
+
+class CloseForm(forms.Form):
+    """销户: a household none of whose members lives here any more."""
+
+    on = forms.DateField(label=_("销户日期"), widget=DATE)
+    reason = forms.CharField(
+        label=_("销户原因"), max_length=200, help_text=_("如：全户迁出、户内人员均已故")
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("on", timezone.localdate())
+        super().__init__(*args, **kwargs)
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("撤销原因"), max_length=200, help_text=_("如：误销户、成员迁回")
+    )

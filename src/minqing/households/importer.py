@@ -1378,9 +1378,9 @@ def _existing_people(hashes: list[str]) -> dict[str, _Existing]:
 
 
 def _existing_households(ids: list[int]) -> dict[int, dict]:
-    columns = ("id", "region", "address", "head")
+    columns = ("id", "region", "address", "head", "closed_on")
     return {
-        row[0]: dict(zip(("id", "region_id", "address", "head_id"), row, strict=True))
+        row[0]: dict(zip(("id", "region_id", "address", "head_id", "closed_on"), row, strict=True))
         for row in _select_in(Household, columns, "id", ids)
     }
 
@@ -1490,20 +1490,29 @@ def _classify(plan: _Plan, *, today: datetime.date) -> None:
                 )
                 household_changed |= group.head_change
             group.action = "update"
-        members_changed = False
         for row in rows:
             found = people.get(row.person.id_hash)
             if found is None:
-                row_action = "create"
+                row.action = "create"
             else:
-                row_action = "update" if _person_changed(plan, row, found, group) else "unchanged"
-            row.action = row_action
-            if row_action == "create":
+                row.action = "update" if _person_changed(plan, row, found, group) else "unchanged"
+        if (
+            existing is not None
+            and existing["closed_on"]
+            and (household_changed or any(_reopens(plan, row, existing["id"]) for row in rows))
+        ):
+            _refuse_closed(plan, group, existing["closed_on"])
+            continue
+        members_changed = False
+        for row in rows:
+            if row.action == "create":
                 result.people.created += 1
                 members_changed = True
-            elif row_action == "update":
+            elif row.action == "update":
                 result.people.updated += 1
-                if found.household_id != (existing["id"] if existing else None):
+                if people[row.person.id_hash].household_id != (
+                    existing["id"] if existing else None
+                ):
                     members_changed = True
             else:
                 result.people.unchanged += 1
@@ -1515,6 +1524,26 @@ def _classify(plan: _Plan, *, today: datetime.date) -> None:
         else:
             group.action = "unchanged"
             result.households.unchanged += 1
+
+
+def _reopens(plan: _Plan, row: _Row, household_id: int) -> bool:
+    """Whether a row would do to a closed household (销户) what its services refuse until it is
+    reopened: bring a person in, or make one of its people live there again."""
+    found = plan.people.get(row.person.id_hash)
+    if found is None or found.household_id != household_id:
+        return True
+    return row.status_given and row.person.status in PRESENT and found.status not in PRESENT
+
+
+def _refuse_closed(plan: _Plan, group: _Group, closed_on) -> None:
+    # The raw read gives a date (PostgreSQL) or its ISO text (SQLite): both print the same.
+    reason = _("该户已于 %(date)s 销户：请先在户页面撤销销户，再导入") % {"date": closed_on}
+    for row in group.ok_rows:
+        row.errors.append(("", "", reason))
+        plan.refusals.append(_refusal(row.number, "", "", "", "", reason))
+    plan.refusals.sort(key=lambda r: (r.row, len(r.column), r.column))
+    plan.result.people.refused += len(group.ok_rows)
+    group.ok_rows, group.action = [], None
 
 
 def _person_changed(plan: _Plan, row: _Row, found: dict, group: _Group) -> bool:

@@ -64,6 +64,10 @@ class Household(models.Model):
     head_name = models.CharField(_("户主姓名"), max_length=50, blank=True)
     head_initials = models.CharField(max_length=50, blank=True)
     member_count = models.PositiveSmallIntegerField(_("家庭人口"), default=0)
+    # 销户: a household none of whose members lives here any more (moved away, died) is
+    # closed rather than deleted; it keeps its history and leaves every current list.
+    closed_on = models.DateField(_("销户日期"), null=True, blank=True)
+    closed_reason = models.CharField(_("销户原因"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

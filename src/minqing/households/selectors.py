@@ -91,6 +91,7 @@ class HouseholdFilter:
     members_min: int | None = None
     members_max: int | None = None
     q: str = ""
+    state: str = ""  # "" the current households, "closed" the closed (销户) ones, "all" both
 
 
 _DIGITS = re.compile(r"^\d{3}[\dX]$|^\d{4}$", re.IGNORECASE)
@@ -198,6 +199,8 @@ def household_list(user, filters: HouseholdFilter) -> QuerySet[Household]:
     # One code range, the narrower: with both, SQLite may walk the wider one.
     reach = filters.region or reach
     qs = Household.objects.filter(prefix_q("region_id", reach))
+    if filters.state != "all":
+        qs = qs.filter(closed_on__isnull=filters.state != "closed")
     if filters.grade:
         qs = qs.filter(dwelling__grade=filters.grade)
     if filters.members_min is not None:

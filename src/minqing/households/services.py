@@ -44,6 +44,16 @@ def _check_village(region: Region) -> None:
         raise ValidationError({"region": _("户必须属于一个现行的村（社区）")})
 
 
+def _require_open(household: Household | None, field: str | None = None) -> None:
+    """A closed household (销户) takes no new member, category, assessment or edit until it
+    is reopened; what it held stays as it was on the day it closed."""
+    if household is not None and household.closed_on:
+        message = _("该户已于 %(date)s 销户，如需办理请先恢复该户") % {
+            "date": household.closed_on.isoformat()
+        }
+        raise ValidationError({field: message} if field else message)
+
+
 def _refresh_household(household: Household) -> None:
     """Recompute the head-name and member-count copies after a change of members."""
     household.member_count = household.members.filter(status__in=PRESENT).count()
@@ -115,6 +125,7 @@ def household_update(
     *, actor, household: Household, address: str | None = None, region: Region | None = None
 ) -> Household:
     require_write(actor, household.region_id)
+    _require_open(household)
     before = snapshot(household, HOUSEHOLD_FIELDS)
     if address is not None:
         household.address = address.strip()
@@ -143,9 +154,80 @@ def household_update(
     return household
 
 
+def _locked(household: Household) -> Household:
+    """The household row again, locked: of two clerks closing or reopening it, the second
+    waits and then sees what the first did."""
+    return Household.objects.select_for_update().get(pk=household.pk)
+
+
+@transaction.atomic
+def household_close(
+    *, actor, household: Household, reason: str, on: datetime.date | None = None
+) -> Household:
+    """销户: close a household none of whose members lives here any more. It leaves the
+    household list, the campaigns still running and the relief rolls made after ``on``."""
+    require_write(actor, household.region_id)
+    current = _locked(household)
+    _require_open(current)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写销户原因，如“全户迁出”“户内人员均已故”")})
+    present = list(current.members.filter(status__in=PRESENT).values_list("name", flat=True))
+    if present:
+        raise ValidationError(
+            _("该户尚有在册人员（%(names)s）：请先办理迁移，或把其状态改为已迁出、已故")
+            % {"names": "、".join(present)}
+        )
+    on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise ValidationError({"on": _("销户日期 %(date)s 晚于今天") % {"date": on.isoformat()}})
+    household.closed_on, household.closed_reason = on, reason
+    household.save(update_fields=["closed_on", "closed_reason", "updated_at"])
+    hooks.changed([household.pk])
+    audit_record(
+        actor=actor,
+        action="close_household",
+        entity="households.household",
+        entity_id=household.pk,
+        region_code=household.region_id,
+        changes={"closed_on": [None, on.isoformat()], "closed_reason": [None, reason]},
+    )
+    return household
+
+
+@transaction.atomic
+def household_reopen(*, actor, household: Household, reason: str) -> Household:
+    """Undo a 销户 (closed by mistake, or a member came back): the household is current again."""
+    require_write(actor, household.region_id)
+    current = _locked(household)
+    if not current.closed_on:
+        raise ValidationError(_("该户未销户"))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写恢复原因")})
+    before = [current.closed_on.isoformat(), current.closed_reason]
+    household.closed_on, household.closed_reason = None, ""
+    household.save(update_fields=["closed_on", "closed_reason", "updated_at"])
+    hooks.changed([household.pk])
+    audit_record(
+        actor=actor,
+        action="reopen_household",
+        entity="households.household",
+        entity_id=household.pk,
+        region_code=household.region_id,
+        changes={
+            "closed_on": [before[0], None],
+            "closed_reason": [before[1], None],
+            "reason": [None, reason],
+        },
+    )
+    return household
+
+
 @transaction.atomic
 def person_add(*, actor, household: Household, data: PersonInput, on=None) -> Person:
     require_write(actor, household.region_id)
+    _require_open(household)
     if data.relation == Relation.HEAD and household.head_id:
         raise ValidationError({"relation": _("该户已有户主")})
     person = _new_person(household, data, on=on or timezone.localdate())
@@ -181,6 +263,8 @@ def person_update(*, actor, person: Person, data: PersonInput) -> Person:
     require_write(actor, person.region_id)
     if (data.relation == Relation.HEAD) != (person.relation == Relation.HEAD):
         raise ValidationError({"relation": _("更换户主请在户页面办理“户主变更”")})
+    if data.status in PRESENT and person.status not in PRESENT:
+        _require_open(person.household, "status")
     clean = clean_person(data)
     new_id = clean.fields["id_hash"]
     if new_id != person.id_hash and Person.objects.filter(id_hash=new_id).exists():
@@ -453,6 +537,7 @@ def household_head_change(
         raise ValidationError({"person": _("该户户主刚被他人变更，请刷新后重试")})
     if head_id and person.pk == head_id:
         raise ValidationError({"person": _("%(name)s 已是户主") % {"name": person.name}})
+    _require_open(household)
     _check_new_head(household, person, field="person")
     old = Person.objects.filter(pk=head_id, household=household).first() if head_id else None
     if old is not None and (
@@ -510,6 +595,7 @@ def person_move(
         )
     if relation == Relation.HEAD and household.head_id:
         raise ValidationError({"relation": _("目标户已有户主")})
+    _require_open(household, "household")
     on = on or timezone.localdate()
     _check_on(on, [person], label=_("迁移日期"))
     old = person.household
@@ -579,6 +665,7 @@ def category_grant(
         raise ValidationError(
             {"category": _("“%(name)s”是人员类别，应认定给人") % {"name": category.name}}
         )
+    _require_open(household or person.household)
     if end and end < start:
         raise ValidationError({"end": _("终止日期不能早于起始日期")})
     if start > timezone.localdate():
@@ -666,6 +753,7 @@ def dwelling_assess(
 ) -> Dwelling:
     """Record a safety assessment; the dwelling shows the latest, the history keeps all."""
     require_write(actor, household.region_id)
+    _require_open(household)
     if grade not in SafetyGrade.values:
         raise ValidationError(
             {"grade": _("危房等级“%(value)s”不存在，应为 A、B、C 或 D") % {"value": grade}}

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/", views.household_detail, name="detail"),
     path("<int:pk>/edit/", views.household_edit, name="edit"),
     path("<int:pk>/head/", views.head_change, name="head_change"),
+    path("<int:pk>/close/", views.household_close, name="close"),
     path("<int:pk>/members/new/", views.person_new, name="person_new"),
     path("<int:pk>/categories/new/", views.grant_new, name="grant_new"),
     path("<int:pk>/dwelling/assess/", views.dwelling_assess, name="assess"),

@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from minqing.accounts.roles import Cap
 from minqing.audit.views import ACTION_LABELS, ENTITY_LABELS
 from minqing.households import services
-from minqing.households.filters import household_filter_from_params
+from minqing.households.filters import STATES, household_filter_from_params
 from minqing.households.forms import (
     AssessmentForm,
+    CloseForm,
     GrantEndForm,
     GrantForm,
     HeadChangeForm,
@@ -28,6 +29,7 @@ from minqing.households.forms import (
     MoveForm,
     PersonEditForm,
     PersonForm,
+    ReopenForm,
 )
 from minqing.households.models import (
     Category,
@@ -133,10 +135,12 @@ def household_list_view(request):
         "page": page,
         "errors": errors,
         "filters": filters,
-        "params": {k: request.GET.get(k, "") for k in ("q", "grade", "members_min", "members_max")},
+        "params": {
+            k: request.GET.get(k, "") for k in ("q", "grade", "members_min", "members_max", "state")
+        },
         "filtered": any(
             request.GET.get(k)
-            for k in ("q", "region", "category", "grade", "members_min", "members_max")
+            for k in ("q", "region", "category", "grade", "members_min", "members_max", "state")
         ),
         "can_write": user.can(Cap.WRITE),
     }
@@ -148,6 +152,7 @@ def household_list_view(request):
             "category_value": request.GET.get("category", ""),
             "on_value": request.GET.get("on") or timezone.localdate().isoformat(),
             "grades": SafetyGrade.choices,
+            "states": STATES.items(),
         }
     # "更多" asks for the next rows only; the filters ask for the whole result block.
     partial = "rows" if request.GET.get("after") else "results"
@@ -469,6 +474,41 @@ def head_change(request, pk: int):
             return redirect("households:detail", household.pk)
     context = {"form": form, "household": household}
     return render_page(request, "households/head_change.html", "relations", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def household_close(request, pk: int):
+    """销户, and its undoing (撤销销户) on the same page when the household is closed."""
+    household, can_write = get_household_for_user(request.user, pk)
+    _require_write(can_write)
+    closed = household.closed_on is not None
+    form = (ReopenForm if closed else CloseForm)(request.POST or None)
+    if form.is_valid():
+        data = form.cleaned_data
+        done = (
+            call_service(
+                form,
+                services.household_reopen,
+                actor=request.user,
+                household=household,
+                reason=data["reason"],
+            )
+            if closed
+            else call_service(
+                form,
+                services.household_close,
+                actor=request.user,
+                household=household,
+                reason=data["reason"],
+                on=data["on"],
+            )
+        )
+        if done:
+            messages.success(request, gettext("已撤销销户") if closed else gettext("已销户"))
+            return redirect("households:detail", household.pk)
+    title = gettext("撤销销户") if closed else gettext("销户")
+    return _form_page(request, {"form": form, "title": title, "household": household})
 
 
 @login_required

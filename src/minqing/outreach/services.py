@@ -263,14 +263,15 @@ def campaign_enrol(*, campaign: Campaign, day: datetime.date | None = None) -> i
     must-visit household (as of ``day``, default today within the period) and rebuild the
     village tallies. Idempotent; returns the number of households in scope."""
     today = day or min(max(timezone.localdate(), campaign.start), campaign.end)
+    Enrolment.objects.filter(campaign=campaign, household__closed_on__isnull=False).delete()
     enrolled = set(
         Enrolment.objects.filter(campaign=campaign).values_list("household_id", flat=True)
     )
     new = [
         Enrolment(campaign=campaign, household_id=pk, region_id=region)
-        for pk, region in Household.objects.filter(_in_scope(campaign)).values_list(
-            "id", "region_id"
-        )
+        for pk, region in Household.objects.filter(
+            _in_scope(campaign), closed_on__isnull=True
+        ).values_list("id", "region_id")
         if pk not in enrolled
     ]
     # A household enrolled meanwhile by another transaction (registered while the campaign is
@@ -321,12 +322,18 @@ def households_changed(household_ids: list[int]) -> None:
 
 def _follow(campaign: Campaign, household_ids: list[int]) -> None:
     today = min(max(timezone.localdate(), campaign.start), campaign.end)
+    # A household closed (销户) leaves the campaign: its counts with it.
+    closed, _counts = Enrolment.objects.filter(
+        campaign=campaign, household_id__in=household_ids, household__closed_on__isnull=False
+    ).delete()
     regions = dict(
-        Household.objects.filter(_in_scope(campaign), pk__in=household_ids).values_list(
-            "id", "region_id"
-        )
+        Household.objects.filter(
+            _in_scope(campaign), pk__in=household_ids, closed_on__isnull=True
+        ).values_list("id", "region_id")
     )
     if not regions:
+        if closed:
+            _rebuild_tallies(campaign)
         return
     enrolments = list(Enrolment.objects.filter(campaign=campaign, household_id__in=regions))
     known = {e.household_id for e in enrolments}
@@ -356,7 +363,10 @@ def _follow(campaign: Campaign, household_ids: list[int]) -> None:
             changed.append(enrolment)
             moved = moved or enrolment.region_id != before[0]
     Enrolment.objects.bulk_update(changed, ["region_id", "must_every_days", "next_due"])
-    if moved:  # a household moved to another village: its counts go with it
+    resumed = _resume(campaign, new)
+    if moved or closed or resumed:
+        # A household moved to another village (its counts go with it), closed, or reopened
+        # with the visits it had before.
         _rebuild_tallies(campaign)
     elif new:
         villages = defaultdict(int)
@@ -427,6 +437,49 @@ def _enrol_new(new: list[Enrolment]) -> list[Enrolment]:
             enrolment._state.adding, enrolment._state.db = False, connection.alias
             inserted.append(enrolment)
     return inserted
+
+
+def _resume(campaign: Campaign, new: list[Enrolment]) -> bool:
+    """New enrolments of households reopened after a 销户 take back the visits they had in the
+    campaign and the cadre still paired with them; whether any had visits."""
+    ids = [e.household_id for e in new]
+    if not ids:
+        return False
+    stats = {
+        row["household_id"]: row
+        for row in Visit.objects.filter(campaign=campaign, household_id__in=ids)
+        .values("household_id")
+        .annotate(n=Count("id"), last=Max("visited_at"))
+        .order_by()
+    }
+    cadres = dict(
+        Pairing.objects.filter(
+            campaign=campaign,
+            kind=PairingKind.CADRE_HOUSEHOLD,
+            household_id__in=ids,
+            end__isnull=True,
+        ).values_list("household_id", "cadre_id")
+    )
+    if not stats and not cadres:
+        return False
+    promised = {}
+    for household_id, text in (
+        Visit.objects.filter(campaign=campaign, household_id__in=list(stats))
+        .order_by("household_id", "visited_at", "id")
+        .values_list("household_id", "promised")
+    ):
+        promised[household_id] = bool(text)
+    for e in new:
+        row = stats.get(e.household_id)
+        e.visits = row["n"] if row else 0
+        e.last_visit_at = row["last"] if row else None
+        e.promise_open = promised.get(e.household_id, False)
+        e.cadre_id = cadres.get(e.household_id)
+        e.next_due = _due(e, campaign)
+    Enrolment.objects.bulk_update(
+        new, ["visits", "last_visit_at", "promise_open", "cadre", "next_due"]
+    )
+    return bool(stats)
 
 
 def _rebuild_tallies(campaign: Campaign) -> None:
@@ -1035,6 +1088,13 @@ def visit_log(
 
 
 def _log(actor, campaign: Campaign, household: Household, data: VisitInput) -> tuple:
+    if household.closed_on:
+        raise ValidationError(
+            {
+                "household": _("该户已于 %(date)s 销户，不再走访")
+                % {"date": household.closed_on.isoformat()}
+            }
+        )
     read = _read(actor, campaign.pk, household.pk, data)
     if read is None and campaign.covers(household.region_id):
         campaign_enrol(campaign=campaign)  # a household registered after the campaign began

@@ -226,7 +226,8 @@ def programme_households(programme: Programme):
 def line_querysets(programme: Programme, lines, match: str, on: datetime.date):
     """For each line, the queryset of households it grants: in "first" mode a household
     matched by an earlier line is left to it."""
-    base = programme_households(programme)
+    # A household closed (销户) by that day is on no roll: nobody lives there to be paid.
+    base = programme_households(programme).filter(Q(closed_on__isnull=True) | Q(closed_on__gt=on))
     earlier = Q()
     result = []
     for line in lines:

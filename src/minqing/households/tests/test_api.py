@@ -91,6 +91,7 @@ def test_list_gives_the_households_in_reach_with_their_columns(registry, api):
             "member_count": 3,
             "grade": "C",
             "categories": [],
+            "closed_on": None,
         }
     ]
 

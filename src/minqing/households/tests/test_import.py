@@ -25,11 +25,12 @@ from minqing.households.models import (
     Household,
     Membership,
     Person,
+    PersonStatus,
     Relation,
 )
-from minqing.households.people import id_hash
+from minqing.households.people import PersonInput, id_hash
 from minqing.households.roll import HEADERS, NO_HEAD
-from minqing.households.services import person_move
+from minqing.households.services import household_close, person_move, person_update
 from minqing.households.tests.conftest import LI_ID, YI_MEMBER_ID, ZHANG_ID
 from minqing.households.tests.rolls import (
     VILLAGE,
@@ -427,8 +428,8 @@ def test_a_member_row_without_a_head_above_is_refused(cast, today, tmp_path):
     assert "户主身份证号在本表和台账中都找不到对应的户主" in result.refusals[0].reason
 
 
-def _exported(user) -> list[list[str]]:
-    filters, _errors = household_filter_from_params(user, {})
+def _exported(user, **params) -> list[list[str]]:
+    filters, _errors = household_filter_from_params(user, params)
     return list(roll_rows(user, filters, full=True))
 
 
@@ -1000,3 +1001,47 @@ def test_a_big_first_import_rebuilds_the_indexes_it_dropped(cast, today, tmp_pat
     assert result.people.created == 30
     assert indexes() == before
     assert Person.objects.filter(name_initials__startswith="w").exists()
+
+
+def test_a_closed_household_re_imports_unchanged_and_is_not_brought_back_by_a_file(
+    cast, today, registry, tmp_path
+):
+    # 张三's household: he died, his wife and son moved away; closed on 1 June.
+    for person, status in (
+        (registry.head, PersonStatus.DECEASED),
+        (registry.li, PersonStatus.MOVED_OUT),
+        (registry.ming, PersonStatus.MOVED_OUT),
+    ):
+        person_update(
+            actor=None,
+            person=Person.objects.get(pk=person.pk),
+            data=PersonInput(
+                name=person.name,
+                id_number=person.id_number,
+                relation=person.relation,
+                status=status,
+            ),
+        )
+    household_close(
+        actor=None, household=registry.zhang, reason="全户迁出", on=datetime.date(2026, 6, 1)
+    )
+    rows = _exported(cast.admin, state="all")
+    assert [row[COL["人员状态"]] for row in rows if row[COL["户主姓名"]] == "张三"][:3] == [
+        "已故",
+        "已迁出",
+        "已迁出",
+    ]
+    unchanged = _import(cast.admin, write(tmp_path / "all.xlsx", rows))
+    assert _reasons(unchanged) == [] and unchanged.applied
+    assert unchanged.households.updated == unchanged.households.created == 0
+
+    # An old roll, from before: 李四 living there again. Refused whole, nothing written.
+    li = next(row for row in rows if row[COL["姓名"]] == "李四")
+    li[COL["人员状态"]] = "在家居住"
+    people = list(Person.objects.values().order_by("id"))
+    refused = _import(cast.admin, write(tmp_path / "old.xlsx", rows))
+    reason = "该户已于 2026-06-01 销户：请先在户页面撤销销户，再导入"
+    zhang_rows = [n for n, row in enumerate(rows, start=2) if row[COL["户主姓名"]] == "张三"][:3]
+    assert _reasons(refused) == [(n, "", "", reason) for n in zhang_rows]
+    assert not refused.applied and refused.people.refused == 3
+    assert list(Person.objects.values().order_by("id")) == people

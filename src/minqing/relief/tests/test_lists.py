@@ -4,6 +4,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from minqing.audit.models import AuditLog
+from minqing.households.models import Household, Person, PersonStatus
+from minqing.households.people import PersonInput
+from minqing.households.services import household_close, person_update
 from minqing.relief import services
 from minqing.relief.models import Entitlement, MatchMode, ProgrammeKind
 from minqing.relief.rules import clean_condition, describe
@@ -278,3 +281,31 @@ def test_a_monthly_programme_has_a_cycle_per_month(cast, village):
         ("孙平安", "dibao_monthly")
     }
     assert _granted(services.list_compute(actor=cast.admin, programme=dibao, cycle=march)) == set()
+
+
+@pytest.mark.parametrize(
+    ("closed_on", "paid"), [(datetime.date(2023, 9, 1), False), (datetime.date(2026, 6, 1), True)]
+)
+def test_a_household_closed_by_the_cycles_day_is_on_no_list(cast, village, closed_on, paid):
+    head = Person.objects.get(pk=village.b.head_id)
+    person_update(
+        actor=None,
+        person=head,
+        data=PersonInput(
+            name=head.name,
+            id_number=head.id_number,
+            relation=head.relation,
+            status=PersonStatus.MOVED_OUT,
+        ),
+    )
+    household_close(
+        actor=cast.admin,
+        household=Household.objects.get(pk=village.b.pk),
+        reason="全户迁出",
+        on=closed_on,
+    )
+    cycle = village.flood.cycles.get()  # 2023-10-01
+    entitlement_list = services.list_compute(actor=cast.admin, programme=village.flood, cycle=cycle)
+    names = {name for name, _line in _granted(entitlement_list)}
+    assert ("赵小桥" in names) is paid
+    assert {"王大山", "李二河"} <= names

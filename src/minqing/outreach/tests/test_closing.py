@@ -1,0 +1,81 @@
+"""A household closed (销户) leaves the campaigns still running: their coverage, gap lists and
+the cadre's list; it takes no visit; reopened, it comes back with its visits and its cadre."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from minqing.households.models import Person, PersonStatus
+from minqing.households.people import PersonInput
+from minqing.households.services import household_close, household_reopen, person_update
+from minqing.outreach.models import Enrolment
+from minqing.outreach.selectors import coverage, gap_list, my_households
+from minqing.outreach.services import visit_log
+from minqing.outreach.tests.conftest import at, visit_input
+from minqing.testing import DIAOWO, WANQUANZHUANG
+
+
+def _figures(world, prefix="130681"):
+    total = coverage(world.campaign, prefix)[""]
+    return total.households, total.rounds, total.must_visit, total.overdue, total.visits
+
+
+def _close_zhang(world, cast):
+    head = Person.objects.get(pk=world.zhang.head_id)
+    person_update(
+        actor=None,
+        person=head,
+        data=PersonInput(
+            name=head.name,
+            id_number=head.id_number,
+            relation=head.relation,
+            phone=head.phone,
+            status=PersonStatus.DECEASED,
+        ),
+    )
+    world.zhang.refresh_from_db()
+    household_close(
+        actor=cast.admin, household=world.zhang, reason="户主已故", on=datetime.date(2026, 6, 14)
+    )
+
+
+def test_a_closed_household_leaves_coverage_and_comes_back_when_reopened(
+    paired, cast, time_machine
+):
+    world = paired
+    visit_log(
+        actor=cast.paired,
+        campaign=world.campaign,
+        household=world.zhang,
+        data=visit_input(visited_at=at(10)),
+    )
+    time_machine.move_to(datetime.datetime(2026, 7, 1, 10, 0, tzinfo=at(1).tzinfo), tick=False)
+    # 张三 (特困, every 14 days) was last visited on 10 June: overdue on 1 July.
+    assert [e.household_id for e in gap_list(world.campaign, WANQUANZHUANG)] == [world.zhang.pk]
+    before = {prefix: _figures(world, prefix) for prefix in ("130681", DIAOWO, WANQUANZHUANG)}
+    assert before["130681"] == (6, [1, 0, 0], 1, 1, 1)
+
+    _close_zhang(world, cast)
+    for prefix in ("130681", DIAOWO, WANQUANZHUANG):
+        households, _rounds, must, overdue, _visits = before[prefix]
+        assert _figures(world, prefix) == (households - 1, [0, 0, 0], must - 1, overdue - 1, 0)
+    assert list(gap_list(world.campaign, "130681")) == []
+    assert world.zhang.pk not in [e.household_id for e in my_households(cast.paired)]
+    assert not Enrolment.objects.filter(household=world.zhang).exists()
+    with pytest.raises(ValidationError) as refused:
+        visit_log(
+            actor=cast.paired,
+            campaign=world.campaign,
+            household=world.zhang,
+            data=visit_input(visited_at=at(1, month=7)),
+        )
+    assert refused.value.messages == ["该户已于 2026-06-14 销户，不再走访"]
+
+    household_reopen(actor=cast.admin, household=world.zhang, reason="误销户")
+    for prefix in ("130681", DIAOWO, WANQUANZHUANG):
+        assert _figures(world, prefix) == before[prefix]
+    enrolment = Enrolment.objects.get(household=world.zhang)
+    assert (enrolment.visits, enrolment.cadre, enrolment.last_visit_at) == (1, cast.paired, at(10))
+    assert [e.household_id for e in gap_list(world.campaign, WANQUANZHUANG)] == [world.zhang.pk]
+    assert world.zhang.pk in [e.household_id for e in my_households(cast.paired)]
