@@ -153,6 +153,8 @@ class ImportResult:
     applied: bool = False
     dry_run: bool = False
     partial: bool = False
+    # Households with rows both to write and refused: "只导入无误的行" updates them in part.
+    households_in_part: int = 0
     ignored_columns: list[str] = field(default_factory=list)  # headers read and dropped
     # {column number: "id_number" / "head_id_number" / "phone"}: what write_refusals masks
     personal_columns: dict[int, str] = field(default_factory=dict)
@@ -166,6 +168,7 @@ class ImportResult:
             "rows": self.rows,
             "people": self.people.as_dict(),
             "households": self.households.as_dict(),
+            "households_in_part": self.households_in_part,
         }
 
 
@@ -1503,6 +1506,8 @@ def _classify(plan: _Plan, *, today: datetime.date) -> None:
         ):
             _refuse_closed(plan, group, existing["closed_on"])
             continue
+        if len(rows) < len(group.rows):
+            result.households_in_part += 1
         members_changed = False
         for row in rows:
             if row.action == "create":

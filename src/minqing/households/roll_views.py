@@ -171,6 +171,7 @@ def job_detail(request, pk):
             "people": counts.get("people", {}),
             "households": counts.get("households", {}),
             "rows": counts.get("rows", 0),
+            "in_part": counts.get("households_in_part", 0),
             "refusals": job.refusals[:SHOWN_REFUSALS],
             "more_refusals": max(job.refused_total - SHOWN_REFUSALS, 0),
             "may_download": jobs.may_download_errors(request.user, job),

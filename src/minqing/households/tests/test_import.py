@@ -76,6 +76,7 @@ def test_a_valid_roll_creates_households_people_memberships_dwellings_and_catego
         "rows": 60,
         "people": {"created": 60, "updated": 0, "unchanged": 0, "refused": 0},
         "households": {"created": 20, "updated": 0, "unchanged": 0, "refused": 0},
+        "households_in_part": 0,
     }
     assert Household.objects.count() == 20
     assert Person.objects.count() == 60
@@ -1045,3 +1046,17 @@ def test_a_closed_household_re_imports_unchanged_and_is_not_brought_back_by_a_fi
     assert _reasons(refused) == [(n, "", "", reason) for n in zhang_rows]
     assert not refused.applied and refused.people.refused == 3
     assert list(Person.objects.values().order_by("id")) == people
+
+
+def test_the_command_says_which_households_a_partial_import_updates_in_part(
+    cast, today, tmp_path
+):
+    rows = roll(2)
+    rows[1][COL["姓名"]] = ""  # a member of the first household
+    path = write(tmp_path / "roll.xlsx", rows)
+    out = io.StringIO()
+
+    call_command("import", "households", str(path), "--user", "admin", "--partial", stdout=out)
+
+    assert "其中 1 户有成员行出错，只导入了部分成员" in out.getvalue()
+    assert Person.objects.count() == 5

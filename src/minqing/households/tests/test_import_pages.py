@@ -234,13 +234,17 @@ def test_partial_run_from_the_page(cast, client_for, today):
     client = client_for(cast.admin)
     _upload(client, rows)
     job = _job()
+    checked = client.get(reverse("roll:job", args=[job.pk])).content.decode()
+    assert "若“只导入无误的行”，其中 1 户将只导入部分成员（这些户有成员行出错）。" in checked
 
     client.post(reverse("roll:run", args=[job.pk]), {"partial": "on"})
 
     job.refresh_from_db()
     assert job.status == ImportJob.Status.DONE and job.partial
     assert Person.objects.count() == 8
-    assert "已导入无误的行" in client.get(reverse("roll:job", args=[job.pk])).content.decode()
+    done = client.get(reverse("roll:job", args=[job.pk])).content.decode()
+    assert "已导入无误的行" in done
+    assert "其中 1 户只导入了部分成员：这些户有成员行出错未导入，请改正后再导入一次。" in done
 
 
 def test_unknown_headers_ask_for_a_mapping(cast, client_for, today):

@@ -88,6 +88,11 @@ class Command(BaseCommand):
             f"无变化 {households.unchanged:,}（{result.rows:,} 行，{seconds:.1f} 秒，"
             f"{result.rows / seconds if seconds else 0:,.0f} 行/秒）"
         )
+        if result.households_in_part:
+            self.stdout.write(
+                f"其中 {result.households_in_part:,} 户有成员行出错，"
+                + ("只导入了部分成员" if result.applied else "若 --partial 将只导入部分成员")
+            )
         if result.refusals and not result.applied:
             raise CommandError(
                 f"文件有 {len(result.refusals):,} 处错误，未导入任何数据"
