@@ -27,12 +27,24 @@ from minqing.regions.models import Region, prefix_q
 router = Router(tags=["走访"])
 
 PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
 BATCH_MAX = 200
 
 
 def _require_write(can_write: bool) -> None:
     if not can_write:
         raise PermissionDenied(_("您的角色只能查看，不能修改台账"))
+
+
+def _page_size(limit: str | None) -> int:
+    """``?limit=``: rows a page, as the household list takes it (households/api.py)."""
+    if not limit:
+        return PAGE_SIZE
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE_SIZE:
+        raise ValidationError(
+            {"limit": _("每页条数应为 1 到 %(max)d 之间的整数") % {"max": MAX_PAGE_SIZE}}
+        )
+    return int(limit)
 
 
 # Campaigns
@@ -118,15 +130,32 @@ class FiguresOut(Schema):
     visits: int
 
 
+class CadreOut(Schema):
+    cadre_id: int
+    name: str
+    households: int  # paired with the cadre in the region
+    visited: int  # of those, visited at least once
+    visits: int  # the cadre's visits in the campaign
+    last_visit_at: datetime.datetime | None
+    idle: bool  # no visit in the last ``idle_days`` days
+
+
 class CoverageOut(Schema):
     campaign_id: int
     on: datetime.date
     total: FiguresOut
     below: list[FiguresOut]  # the townships of a county, the villages of a township
+    idle_days: int
+    idle_cadres: int  # the page's "N 名干部超过 idle_days 天未走访"
+    cadres: list[CadreOut]  # the page's cadre table
 
 
-class CoverageQuery(Schema):
+class RegionQuery(Schema):
     region: str = ""
+
+
+class CoverageQuery(RegionQuery):
+    idle: int = Field(selectors.IDLE_DAYS, ge=1, le=365, description="几天未走访算作未走访")
 
 
 def _figures_out(prefix, name, f) -> FiguresOut:
@@ -153,11 +182,27 @@ def campaign_coverage(request, campaign_id: int, query: Query[CoverageQuery]):
     prefix = selectors.scope_prefix(user, query.region)
     region = Region.objects.filter(code=pad(prefix)).first()
     total, table = selectors.coverage_with_table(campaign, prefix)
+    # The page's own selector, so that the API and the page count the same cadres.
+    cadres = selectors.cadre_table(campaign, prefix, idle_days=query.idle)
     return CoverageOut(
         campaign_id=campaign.pk,
         on=timezone.localdate(),
         total=_figures_out(prefix, region.short_name if region else prefix, total),
         below=[_figures_out(row["prefix"], row["name"], row["figures"]) for row in table],
+        idle_days=query.idle,
+        idle_cadres=sum(1 for row in cadres if row["idle"]),
+        cadres=[
+            CadreOut(
+                cadre_id=row["cadre"].pk,
+                name=row["cadre"].display_name,
+                households=row["households"],
+                visited=row["visited"],
+                visits=row["visits"],
+                last_visit_at=row["last_visit_at"],
+                idle=row["idle"],
+            )
+            for row in cadres
+        ],
     )
 
 
@@ -173,16 +218,35 @@ class GapOut(Schema):
     cadre_name: str
 
 
+class GapPage(Schema):
+    items: list[GapOut]
+    next: str | None  # pass as ?after= for the next page; null on the last
+
+
+class GapQuery(RegionQuery):
+    after: str | None = None
+    limit: str | None = None  # 1 to MAX_PAGE_SIZE, PAGE_SIZE by default
+
+
 @router.get(
     "/campaigns/{int:campaign_id}/gaps",
-    response=list[GapOut],
-    summary="逾期未访的必访户（含包联干部）",
+    response=GapPage,
+    summary="逾期未访的必访户（含包联干部；按游标翻页，最早应访的在前）",
 )
-def campaign_gaps(request, campaign_id: int, query: Query[CoverageQuery]):
+def campaign_gaps(request, campaign_id: int, query: Query[GapQuery]):
+    """How many there are in all is the coverage answer's ``must_overdue``."""
     user = request.user
     campaign, _w = selectors.get_campaign_for_user(user, campaign_id)
     prefix = selectors.scope_prefix(user, query.region)
-    return [
+    size = _page_size(query.limit)
+    page = keyset_page(
+        selectors.gap_list(campaign, prefix),
+        request.GET,
+        order=("next_due", "id"),
+        size=size,
+        descending=False,
+    )
+    items = [
         GapOut(
             household_id=e.household_id,
             head_name=e.household.head_name,
@@ -194,8 +258,9 @@ def campaign_gaps(request, campaign_id: int, query: Query[CoverageQuery]):
             cadre_id=e.cadre_id,
             cadre_name=e.cadre.display_name if e.cadre else "",
         )
-        for e in selectors.gap_list(campaign, prefix)[:1000]
+        for e in page.rows
     ]
+    return GapPage(items=items, next=page.next_cursor)
 
 
 # Pairings

@@ -39,6 +39,7 @@ class OutreachConfig(AppConfig):
                 "handover": _("移交"),
                 "amend": _("补正"),
                 "send_code": _("发送确认码"),
+                "wrong_code": _("确认码错误"),
                 "confirm": _("群众确认"),
                 "flag": _("标记存疑"),
                 "clear": _("解除存疑"),

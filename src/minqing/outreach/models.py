@@ -321,6 +321,11 @@ class Visit(models.Model):
     )
     confirm_code_hash = models.CharField(max_length=64, blank=True)
     confirm_code_expires = models.DateTimeField(null=True, blank=True)
+    # Wrong codes entered against the current code, and codes sent for this visit: a code is
+    # void after CODE_TRIES wrong ones, and a visit takes CODES_PER_VISIT codes at most, so
+    # that a 6-digit code cannot be guessed (services.visit_confirm).
+    confirm_tries = models.PositiveSmallIntegerField(default=0, db_default=0)
+    confirm_codes_sent = models.PositiveSmallIntegerField(default=0, db_default=0)
     signature = models.FileField(_("签名"), upload_to="outreach/signatures/%Y/%m/", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,12 +1,22 @@
-"""The monthly roll-up (月报): by township, the sheet a county sends upward by the report day."""
+"""The monthly roll-up (月报): a row per region a level below the one reporting (townships
+for a county, villages for a township), the sheet sent upward by the report day."""
 
 import datetime
 
 import xlsxwriter
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+# The first column names the rows' level, by the digits of their codes.
+UNITS = {
+    4: gettext_noop("市（州）"),
+    6: gettext_noop("县（市、区）"),
+    9: gettext_noop("乡镇（街道）"),
+    12: gettext_noop("村（社区）"),
+}
 
 COLUMNS = [
-    ("name", "乡镇（街道）"),
+    ("name", "区划"),
     ("households", "在册户数"),
     ("difficulty", "登记困难群众户数"),
     ("visited", "本月走访户数"),
@@ -15,7 +25,10 @@ COLUMNS = [
 ]
 
 
-def rollup_xlsx(target, *, campaign, month: datetime.date, rows: list[dict], region=None) -> None:
+def rollup_xlsx(
+    target, *, campaign, month: datetime.date, rows: list[dict], region=None, digits: int = 9
+) -> None:
+    """``digits``: those of the rows' codes (9: townships, 12: villages), for the first column."""
     book = xlsxwriter.Workbook(target, {"in_memory": True})
     sheet = book.add_worksheet(_("月报"))
     title = book.add_format({"bold": True, "font_size": 14, "align": "center"})
@@ -42,7 +55,7 @@ def rollup_xlsx(target, *, campaign, month: datetime.date, rows: list[dict], reg
         % {"region": region.short_name if region else "", "day": campaign.report_day},
     )
     for col, (_key, label) in enumerate(COLUMNS):
-        sheet.write(2, col, _(label), head)
+        sheet.write(2, col, _(UNITS.get(digits, label) if col == 0 else label), head)
         sheet.set_column(col, col, 18 if col == 0 else 14)
     for r, row in enumerate(rows, start=3):
         sheet.write(r, 0, row["name"], cell)

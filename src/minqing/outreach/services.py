@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -58,6 +58,8 @@ IMPOSSIBLE_WINDOW = datetime.timedelta(minutes=10)
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SKEW = datetime.timedelta(minutes=10)
 CODE_LIFETIME = datetime.timedelta(minutes=30)
+CODE_TRIES = 5  # wrong codes before the code is void
+CODES_PER_VISIT = 5  # codes sent for one visit, at most
 SIGNATURE_MAX_BYTES = 512 * 1024
 CAMPAIGN_FIELDS = [
     "name",
@@ -264,16 +266,20 @@ def campaign_enrol(*, campaign: Campaign, day: datetime.date | None = None) -> i
     village tallies. Idempotent; returns the number of households in scope."""
     today = day or min(max(timezone.localdate(), campaign.start), campaign.end)
     Enrolment.objects.filter(campaign=campaign, household__closed_on__isnull=False).delete()
-    enrolled = set(
-        Enrolment.objects.filter(campaign=campaign).values_list("household_id", flat=True)
+    enrolled = dict(
+        Enrolment.objects.filter(campaign=campaign).values_list("household_id", "region_id")
     )
-    new = [
-        Enrolment(campaign=campaign, household_id=pk, region_id=region)
-        for pk, region in Household.objects.filter(
-            _in_scope(campaign), closed_on__isnull=True
-        ).values_list("id", "region_id")
-        if pk not in enrolled
-    ]
+    households = Household.objects.filter(_in_scope(campaign), closed_on__isnull=True)
+    new, moved = [], defaultdict(list)
+    for pk, region in households.values_list("id", "region_id"):
+        if pk not in enrolled:
+            new.append(Enrolment(campaign=campaign, household_id=pk, region_id=region))
+        elif enrolled[pk] != region:
+            moved[region].append(pk)
+    # Moved to another village (an import's changes, past FOLLOW_IN_BULK): as _follow does.
+    for region, pks in sorted(moved.items()):
+        Enrolment.objects.filter(campaign=campaign, household_id__in=pks).update(region_id=region)
+    _move_visits(campaign, {pk: region for region, pks in moved.items() for pk in pks})
     # A household enrolled meanwhile by another transaction (registered while the campaign is
     # edited) is skipped; the tallies are rebuilt from the table below, so they count it once.
     _enrol_new(new)
@@ -353,7 +359,7 @@ def _follow(campaign: Campaign, household_ids: list[int]) -> None:
         )
     new = inserted
     must = _must_categories(campaign, today, list(regions))
-    changed, moved = [], False
+    changed, moved = [], {}
     for enrolment in enrolments + new:
         before = (enrolment.region_id, enrolment.must_every_days, enrolment.next_due)
         enrolment.region_id = regions[enrolment.household_id]
@@ -361,8 +367,12 @@ def _follow(campaign: Campaign, household_ids: list[int]) -> None:
         enrolment.next_due = _due(enrolment, campaign)
         if (enrolment.region_id, enrolment.must_every_days, enrolment.next_due) != before:
             changed.append(enrolment)
-            moved = moved or enrolment.region_id != before[0]
+            if enrolment.region_id != before[0]:
+                moved[enrolment.household_id] = enrolment.region_id
     Enrolment.objects.bulk_update(changed, ["region_id", "must_every_days", "next_due"])
+    # After the enrolments' rows are locked by the update: a visit being posted to one of
+    # them has committed, and is moved too.
+    _move_visits(campaign, moved)
     resumed = _resume(campaign, new)
     if moved or closed or resumed:
         # A household moved to another village (its counts go with it), closed, or reopened
@@ -482,6 +492,64 @@ def _resume(campaign: Campaign, new: list[Enrolment]) -> bool:
     return bool(stats)
 
 
+def _move_visits(campaign: Campaign, regions: dict[int, str]) -> None:
+    """Households moved to another village ({household id: its village now}) take their visits
+    in the campaign with them, with the visits' needs and flags and their day tallies, as their
+    enrolments take their counts: every figure of a region and the rows its link lists are
+    then read from the same place, and the new village's and township's people see the
+    household's visits (the old ones no longer do). Reads only the moved households' visits
+    (visit_household_idx)."""
+    if not regions:
+        return
+    moving = [
+        (pk, old, regions[household_id], timezone.localdate(visited_at), round_ == 1)
+        for pk, household_id, old, visited_at, round_ in Visit.objects.filter(
+            campaign=campaign, household_id__in=list(regions)
+        ).values_list("pk", "household_id", "region_id", "visited_at", "round")
+        if old != regions[household_id]
+    ]
+    if not moving:
+        return
+    to: dict[str, list[int]] = defaultdict(list)
+    days: dict[tuple[str, datetime.date], list[int]] = defaultdict(lambda: [0, 0])
+    left = set()  # (village, day) a visit left: its day tally exists
+    for pk, old, new, day, first in moving:
+        to[new].append(pk)
+        left.add((old, day))
+        for region, sign in ((old, -1), (new, 1)):
+            days[(region, day)][0] += sign
+            days[(region, day)][1] += sign * first
+    for region, pks in sorted(to.items()):
+        Visit.objects.filter(pk__in=pks).update(region_id=region)
+        Need.objects.filter(visit_id__in=pks).update(region_id=region)
+        Flag.objects.filter(visit_id__in=pks).update(region_id=region)
+    for (region, day), (n, first) in sorted(days.items()):
+        if (region, day) in left:
+            DayTally.objects.filter(campaign=campaign, region_id=region, day=day).update(
+                visits=F("visits") + n, first_visits=F("first_visits") + first
+            )
+    # As rebuild_activity makes them: no row for a village's day without visits.
+    DayTally.objects.filter(
+        campaign=campaign,
+        region_id__in={region for region, _d in left},
+        day__in={day for _r, day in left},
+        visits=0,
+    ).delete()
+    came = [
+        {
+            "campaign_id": campaign.pk,
+            "region_id": region,
+            "day": day,
+            "visits": n,
+            "first_visits": f,
+        }
+        for (region, day), (n, f) in sorted(days.items())
+        if (region, day) not in left
+    ]
+    if came:
+        statements.together([_bump(DayTally, came, add=["visits", "first_visits"])])
+
+
 def _rebuild_tallies(campaign: Campaign) -> None:
     counts: dict[tuple[str, int], int] = defaultdict(int)
     visits_in: dict[str, int] = defaultdict(int)
@@ -494,7 +562,19 @@ def _rebuild_tallies(campaign: Campaign) -> None:
         visits_in[region] += visits * n
         for k in range(0, min(visits, campaign.rounds) + 1):
             counts[(region, k)] += n
-    villages = {region for region, _k in counts}
+    # A closed household (销户) has left the campaign, but the visits made to it were made:
+    # they stay in the visits figure, as in the visit list that figure links to.
+    for region, n in (
+        Visit.objects.filter(
+            campaign=campaign,
+            household_id__in=Household.objects.filter(closed_on__isnull=False).values("id"),
+        )
+        .values_list("region_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        visits_in[region] += n
+    villages = {region for region, _k in counts} | set(visits_in)
     Tally.objects.filter(campaign=campaign).delete()
     Tally.objects.bulk_create(
         [
@@ -1332,10 +1412,22 @@ def visit_code_send(*, actor, visit: Visit) -> str:
     phone = head.phone if head else ""
     if not phone:
         raise ValidationError(_("户主没有登记手机号，请改用当面签名确认"))
+    sent = Visit.objects.select_for_update().values_list("confirm_codes_sent", flat=True)
+    if sent.get(pk=visit.pk) >= CODES_PER_VISIT:
+        raise ValidationError(
+            _("该走访已发送 %(n)d 次验证码，不能再发送，请改用当面签名确认")
+            % {"n": CODES_PER_VISIT}
+        )
     code = f"{secrets.randbelow(1_000_000):06d}"
     visit.confirm_code_hash = _code_hash(visit, code)
     visit.confirm_code_expires = timezone.now() + CODE_LIFETIME
-    visit.save(update_fields=["confirm_code_hash", "confirm_code_expires"])
+    visit.confirm_tries = 0
+    Visit.objects.filter(pk=visit.pk).update(
+        confirm_code_hash=visit.confirm_code_hash,
+        confirm_code_expires=visit.confirm_code_expires,
+        confirm_tries=0,
+        confirm_codes_sent=F("confirm_codes_sent") + 1,
+    )
     text = _("【民情台账】%(name)s于%(at)s入户走访，如属实请将验证码 %(code)s 告知走访干部。") % {
         "name": visit.author.display_name,
         "at": timezone.localtime(visit.visited_at).strftime("%m-%d %H:%M"),
@@ -1355,22 +1447,55 @@ def _send_sms(phone: str, text: str) -> None:
         log.info("no SMS gateway configured; confirmation code for %s not sent", mask_phone(phone))
 
 
-@transaction.atomic
 def visit_confirm(*, actor, visit: Visit, code: str) -> Visit:
+    """The code the resident read out. A wrong one is counted even though it is refused (its
+    own transaction commits before the refusal), and CODE_TRIES of them void the code."""
     require_write(actor, visit.region_id)
+    with transaction.atomic():
+        current = Visit.objects.select_for_update().get(pk=visit.pk)
+        refusal = _code_refusal(current, code.strip())
+        if refusal is None:
+            visit.confirmed_at, visit.confirm_method = timezone.now(), "code"
+            visit.confirm_code_hash = ""
+            visit.save(update_fields=["confirmed_at", "confirm_method", "confirm_code_hash"])
+            _audit(
+                actor,
+                "confirm",
+                "visit",
+                visit.pk,
+                visit.region_id,
+                {"confirm_method": [None, "code"]},
+            )
+            return visit
+        if refusal == WRONG_CODE:
+            tries = current.confirm_tries + 1
+            Visit.objects.filter(pk=visit.pk).update(
+                confirm_tries=tries, **({"confirm_code_hash": ""} if tries >= CODE_TRIES else {})
+            )
+            _audit(
+                actor, "wrong_code", "visit", visit.pk, visit.region_id, {"tries": [None, tries]}
+            )
+            refusal = (
+                _("验证码已输错 %(n)d 次，已作废，请重新发送或改用当面签名确认") % {"n": CODE_TRIES}
+                if tries >= CODE_TRIES
+                else _("验证码不正确，还可输入 %(n)d 次") % {"n": CODE_TRIES - tries}
+            )
+    raise ValidationError({"code": refusal})
+
+
+WRONG_CODE = "wrong"
+
+
+def _code_refusal(visit: Visit, code: str) -> str | None:
     if visit.confirmed_at:
-        raise ValidationError(_("该走访已由群众确认"))
-    code = code.strip()
+        return _("该走访已由群众确认")
     if not visit.confirm_code_hash or not visit.confirm_code_expires:
-        raise ValidationError({"code": _("请先发送验证码")})
+        return _("请先发送验证码")
     if visit.confirm_code_expires < timezone.now():
-        raise ValidationError({"code": _("验证码已过期，请重新发送")})
+        return _("验证码已过期，请重新发送")
     if not hmac.compare_digest(visit.confirm_code_hash, _code_hash(visit, code)):
-        raise ValidationError({"code": _("验证码不正确")})
-    visit.confirmed_at, visit.confirm_method, visit.confirm_code_hash = timezone.now(), "code", ""
-    visit.save(update_fields=["confirmed_at", "confirm_method", "confirm_code_hash"])
-    _audit(actor, "confirm", "visit", visit.pk, visit.region_id, {"confirm_method": [None, "code"]})
-    return visit
+        return WRONG_CODE
+    return None
 
 
 @transaction.atomic

@@ -2,16 +2,16 @@
 the cadre's phone page and visit form, the visit page (edits, amendments, confirmation,
 flags, needs → cases) and the monthly roll-up."""
 
-import datetime
 import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -146,15 +146,32 @@ def coverage_view(request, pk: int):
         "can_write": can_write,
         "can_edit": can_write and campaign.within(user.reach),
         "today": timezone.localdate(),
-        "month": timezone.localdate().strftime("%Y-%m"),
+        **_rollup_picker(campaign, request.GET.get("month", "")),
     }
     return render(request, "outreach/coverage.html", context)
 
 
+def _rollup_picker(campaign, raw: str) -> dict:
+    """The export's month picker: the month asked for if the roll-up has it, else the month
+    whose report is due; between the campaign's first month and the current one."""
+    try:
+        month = selectors.rollup_month(campaign, raw)
+    except ValidationError:
+        month = selectors.rollup_due_month(campaign)
+    first, last = selectors.rollup_months(campaign)
+    return {
+        "month": f"{month:%Y-%m}",
+        "month_min": f"{first:%Y-%m}",
+        "month_max": f"{max(first, last):%Y-%m}",
+    }
+
+
 SHOW_TITLES = {
     "all": _("在册户"),
+    "visited": _("已走访的户"),
     "unvisited": _("尚未走访的户"),
     "overdue": _("逾期未访的必访户"),
+    "covered": _("按期走访的必访户"),
     "must": _("必访户"),
     "unpaired": _("未包联的户"),
     "promised": _("有承诺待兑现的户"),
@@ -164,11 +181,18 @@ SHOW_TITLES = {
 @login_required
 @require_GET
 def enrolment_list(request, pk: int):
-    """The rows behind a coverage figure: ?show=all|unvisited|overdue|must|unpaired|promised,
-    or show=round&k=2 (visited at least twice) / show=missing&k=2."""
+    """The rows behind a coverage figure: ?show=all|visited|unvisited|overdue|covered|must|
+    unpaired|promised, or show=round&k=2 (visited at least twice) / show=missing&k=2; with
+    &cadre=, only the households paired with that cadre (the cadre table's figures)."""
     user = request.user
     campaign, _ = selectors.get_campaign_for_user(user, pk)
     prefix = selectors.scope_prefix(user, request.GET.get("region", ""))
+    cadre = None
+    if request.GET.get("cadre"):
+        try:
+            cadre = selectors.get_cadre_for_user(user, int(request.GET["cadre"]))
+        except ValueError:
+            raise Http404 from None
     show = request.GET.get("show", "all")
     try:
         k = max(1, min(int(request.GET.get("k", 1)), campaign.rounds))
@@ -176,7 +200,7 @@ def enrolment_list(request, pk: int):
         k = 1
     if show not in SHOW_TITLES and show not in ("round", "missing"):
         show = "all"
-    qs = selectors.enrolment_rows(campaign, prefix, show, k=k)
+    qs = selectors.enrolment_rows(campaign, prefix, show, k=k, cadre=cadre)
     page = keyset_page(qs, request.GET, order=("id",), size=PAGE_SIZE, descending=False)
     today = timezone.localdate()
     for row in page.rows:
@@ -187,6 +211,8 @@ def enrolment_list(request, pk: int):
         title = gettext("第 %(k)d 轮尚未走访的户") % {"k": k}
     else:
         title = str(SHOW_TITLES[show])
+    if cadre is not None:
+        title = f"{title} · {cadre.display_name}"
     context = _region_context(user, campaign, prefix) | {
         "page": page,
         "title": title,
@@ -250,28 +276,43 @@ def cadre_list(request, pk: int):
 @login_required
 @require_GET
 def rollup(request, pk: int):
+    """?month=YYYY-MM (by default the month whose report is due) and ?region=. A month or a
+    region the campaign has no report for is refused with the reason, as the household
+    export refuses its filters: a 400 in plain text."""
     user = request.user
-    campaign, _ = selectors.get_campaign_for_user(user, pk)
+    campaign, _w = selectors.get_campaign_for_user(user, pk)
     prefix = selectors.scope_prefix(user, request.GET.get("region", ""))
+    region = Region.objects.filter(code=pad(prefix)).first()
+    region_name = region.short_name if region else ""
     try:
-        month = datetime.date.fromisoformat(request.GET.get("month", "") + "-01")
-    except ValueError:
-        month = timezone.localdate().replace(day=1)
-    rows = selectors.monthly_rollup(campaign, prefix, month)
+        month = selectors.rollup_month(campaign, request.GET.get("month", ""))
+        if not campaign.overlaps(prefix):
+            raise ValidationError(
+                gettext("本活动不覆盖%(region)s，没有它的月报") % {"region": region_name}
+            )
+    except ValidationError as e:
+        return HttpResponseBadRequest(
+            "；".join(e.messages), content_type="text/plain; charset=utf-8"
+        )
     buffer = io.BytesIO()
     rollup_xlsx(
         buffer,
         campaign=campaign,
         month=month,
-        rows=rows,
-        region=Region.objects.filter(code=pad(prefix)).first(),
+        rows=selectors.monthly_rollup(campaign, prefix, month),
+        region=region,
+        digits=selectors.rollup_digits(prefix),
     )
     response = HttpResponse(
         buffer.getvalue(),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    filename = f"rollup-{campaign.pk}-{month:%Y-%m}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # 走访月报-2026年暖冬行动-刁窝镇-2026年11月.xlsx, written as RFC 6266's filename*=utf-8''
+    # by the helper behind FileResponse, as the household roll's export names its file.
+    parts = [gettext("走访月报"), campaign.name, region_name, f"{month:%Y年%m月}"]
+    response["Content-Disposition"] = content_disposition_header(
+        True, "-".join(p for p in parts if p) + ".xlsx"
+    )
     return response
 
 

@@ -235,7 +235,7 @@ def test_coverage_and_gaps_through_the_api(world, cast, time_machine):
         gaps = client.get(
             f"/api/outreach/campaigns/{world.campaign.pk}/gaps?region={region}"
         ).json()
-        assert [(g["head_name"], g["cadre_name"]) for g in gaps] == [("张三", "赵明")]
+        assert [(g["head_name"], g["cadre_name"]) for g in gaps["items"]] == [("张三", "赵明")]
 
 
 def test_spreading_and_handover_through_the_api(world, cast):

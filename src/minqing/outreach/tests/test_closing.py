@@ -10,7 +10,7 @@ from minqing.households.models import Person, PersonStatus
 from minqing.households.people import PersonInput
 from minqing.households.services import household_close, household_reopen, person_update
 from minqing.outreach.models import Enrolment
-from minqing.outreach.selectors import coverage, gap_list, my_households
+from minqing.outreach.selectors import coverage, gap_list, my_households, visit_list
 from minqing.outreach.services import visit_log
 from minqing.outreach.tests.conftest import at, visit_input
 from minqing.testing import DIAOWO, WANQUANZHUANG
@@ -58,8 +58,11 @@ def test_a_closed_household_leaves_coverage_and_comes_back_when_reopened(
 
     _close_zhang(world, cast)
     for prefix in ("130681", DIAOWO, WANQUANZHUANG):
-        households, _rounds, must, overdue, _visits = before[prefix]
-        assert _figures(world, prefix) == (households - 1, [0, 0, 0], must - 1, overdue - 1, 0)
+        households, _rounds, must, overdue, visits = before[prefix]
+        # Its visit was made: it stays in the visits figure (and the visit list).
+        assert _figures(world, prefix) == (households - 1, [0, 0, 0], must - 1, overdue - 1, 1)
+        visits_page = visit_list(cast.admin, campaign=world.campaign, prefix=prefix)
+        assert visits_page.count() == visits == 1
     assert list(gap_list(world.campaign, "130681")) == []
     assert world.zhang.pk not in [e.household_id for e in my_households(cast.paired)]
     assert not Enrolment.objects.filter(household=world.zhang).exists()

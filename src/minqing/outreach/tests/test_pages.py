@@ -556,7 +556,10 @@ def test_a_village_officer_follows_the_cadre_link_to_the_township_cadres_visits(
         actor=cast.paired, campaign=paired.campaign, household=paired.wang, data=visit_input()
     )
     client = client_for(cast.village)
-    link = f"/outreach/visits/?campaign={paired.campaign.pk}&amp;cadre={cast.paired.pk}"
+    link = (
+        f"/outreach/visits/?campaign={paired.campaign.pk}&amp;region={WANQUANZHUANG}"
+        f"&amp;cadre={cast.paired.pk}"
+    )
     assert link in client.get(f"/outreach/{paired.campaign.pk}/cadres/").content.decode()
     body = client.get(html.unescape(link)).content.decode()
     assert "王五" in body and "赵明" in body

@@ -94,18 +94,50 @@
     });
   }
 
+  const DAY = 24 * 3600 * 1000;
+  // "YYYY-MM-DD" as the reader's local midnight, where the time axis puts its day ticks.
+  const localDay = (iso) => {
+    const [y, m, d] = iso.split("-").map(Number);
+    return new Date(y, m - 1, d).getTime();
+  };
+
+  // The coverage over time (selectors.coverage_series): only days with visits are sent; the
+  // time axis gives every day of the campaign its width, so a week without visits shows.
   function chart(el) {
     const data = JSON.parse(document.getElementById(el.dataset.coverageChart).textContent);
+    const days = data.labels.map(localDay);
     const c = echarts.init(el, null, { renderer: "canvas" });
     c.setOption({
       tooltip: { trigger: "axis", renderMode: "richText" },
-      legend: { data: ["已访户占比 %", "走访户次"] },
-      grid: { left: 8, right: 8, top: 32, bottom: 8, containLabel: true },
-      xAxis: { type: "category", data: data.labels },
+      // ECharts 6 puts the legend at the bottom, over the dates: keep it in the band on top.
+      legend: { top: 0, left: "center", data: ["已访户占比 %", "走访户次"] },
+      // The grid's box holds the axis labels and names too (ECharts 6's outerBounds, which
+      // replaces containLabel); its top leaves the legend's band free.
+      grid: { left: 8, right: 8, top: 36, bottom: 8, outerBoundsMode: "same", outerBoundsContain: "all" },
+      xAxis: {
+        type: "time",
+        // Half a day either side, so the first and last day's bars stay inside the axis.
+        min: localDay(data.start) - DAY / 2,
+        max: localDay(data.end) + DAY / 2,
+        minInterval: DAY,
+        axisLabel: {
+          formatter: { year: "{yyyy}年", month: "{M}月", day: "{M}-{d}" },
+          hideOverlap: true, showMinLabel: false, showMaxLabel: false,
+        },
+        // The tooltip's heading: the day, not its midnight.
+        axisPointer: { label: { formatter: ({ value }) => echarts.time.format(value, "{yyyy}-{MM}-{dd}", false) } },
+      },
       yAxis: [{ type: "value", max: 100, name: "%" }, { type: "value", minInterval: 1 }],
       series: [
-        { type: "line", name: "已访户占比 %", data: data.covered, itemStyle: { color: "#b91c1c" } },
-        { type: "bar", name: "走访户次", yAxisIndex: 1, data: data.visits, itemStyle: { color: "#9ca3af" } },
+        // The share only grows on a day with visits: flat until the next one.
+        {
+          type: "line", name: "已访户占比 %", step: "end", showSymbol: false,
+          data: days.map((t, i) => [t, data.covered[i]]), itemStyle: { color: "#b91c1c" },
+        },
+        {
+          type: "bar", name: "走访户次", yAxisIndex: 1,
+          data: days.map((t, i) => [t, data.visits[i]]), itemStyle: { color: "#9ca3af" },
+        },
       ],
     });
     window.addEventListener("resize", () => c.resize());
