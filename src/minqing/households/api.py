@@ -41,7 +41,7 @@ from minqing.households.selectors import (
     visible_categories,
 )
 from minqing.lib.masking import mask_id_number, mask_phone
-from minqing.lib.paging import keyset_page
+from minqing.lib.paging import keyset_page, page_size
 from minqing.regions.models import Region
 from minqing.regions.selectors import region_path
 
@@ -49,9 +49,6 @@ households = Router(tags=["户籍台账"])
 people = Router(tags=["户籍台账"])
 categories = Router(tags=["户籍台账"])
 grants = Router(tags=["户籍台账"])
-
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 
 
 def _require_write(can_write: bool) -> None:
@@ -391,12 +388,7 @@ class AssessmentIn(Schema):
 def household_index(request, filters: Query[HouseholdQuery]):
     user = request.user
     parsed, errors = household_filter_from_params(user, request.GET)
-    size = PAGE_SIZE
-    if filters.limit:
-        if not filters.limit.isdigit() or not 1 <= int(filters.limit) <= MAX_PAGE_SIZE:
-            errors["limit"] = _("每页条数应为 1 到 %(max)d 之间的整数") % {"max": MAX_PAGE_SIZE}
-        else:
-            size = int(filters.limit)
+    size = page_size(filters.limit, errors)
     if errors:
         raise ValidationError(errors)
     qs = annotate_for_list(household_list(user, parsed))

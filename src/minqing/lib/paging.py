@@ -8,6 +8,20 @@ from dataclasses import dataclass
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+# The API's pages: rows a page unless ``?limit=`` asks for another number up to the most.
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
+
+
+def page_size(limit: str | None, errors: dict) -> int:
+    """``?limit=`` read: the rows a page, or PAGE_SIZE with the reason in ``errors``."""
+    if not limit:
+        return PAGE_SIZE
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE_SIZE:
+        errors["limit"] = _("每页条数应为 1 到 %(max)d 之间的整数") % {"max": MAX_PAGE_SIZE}
+        return PAGE_SIZE
+    return int(limit)
 
 
 @dataclass

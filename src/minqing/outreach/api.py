@@ -18,7 +18,7 @@ from minqing.accounts.models import User
 from minqing.accounts.roles import Cap
 from minqing.accounts.selectors import users_in_reach
 from minqing.households.selectors import households_in_reach
-from minqing.lib.paging import keyset_page
+from minqing.lib.paging import PAGE_SIZE, keyset_page, page_size
 from minqing.outreach import selectors, services
 from minqing.outreach.models import Campaign, Pairing, Visit
 from minqing.regions.codes import pad
@@ -26,25 +26,12 @@ from minqing.regions.models import Region, prefix_q
 
 router = Router(tags=["走访"])
 
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 BATCH_MAX = 200
 
 
 def _require_write(can_write: bool) -> None:
     if not can_write:
         raise PermissionDenied(_("您的角色只能查看，不能修改台账"))
-
-
-def _page_size(limit: str | None) -> int:
-    """``?limit=``: rows a page, as the household list takes it (households/api.py)."""
-    if not limit:
-        return PAGE_SIZE
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE_SIZE:
-        raise ValidationError(
-            {"limit": _("每页条数应为 1 到 %(max)d 之间的整数") % {"max": MAX_PAGE_SIZE}}
-        )
-    return int(limit)
 
 
 # Campaigns
@@ -225,7 +212,7 @@ class GapPage(Schema):
 
 class GapQuery(RegionQuery):
     after: str | None = None
-    limit: str | None = None  # 1 to MAX_PAGE_SIZE, PAGE_SIZE by default
+    limit: str | None = None  # 1 to 200, 50 by default (lib.paging.page_size)
 
 
 @router.get(
@@ -238,7 +225,10 @@ def campaign_gaps(request, campaign_id: int, query: Query[GapQuery]):
     user = request.user
     campaign, _w = selectors.get_campaign_for_user(user, campaign_id)
     prefix = selectors.scope_prefix(user, query.region)
-    size = _page_size(query.limit)
+    errors: dict[str, str] = {}
+    size = page_size(query.limit, errors)
+    if errors:
+        raise ValidationError(errors)
     page = keyset_page(
         selectors.gap_list(campaign, prefix),
         request.GET,
