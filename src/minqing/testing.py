@@ -114,3 +114,23 @@ def run_at_once(*calls):
     for thread in threads:
         thread.join()
     return results
+
+
+def set_status(person, status: str) -> None:
+    """``person`` (moved out, deceased ...) through the registry's service, as a clerk would."""
+    from minqing.households.models import Person
+    from minqing.households.people import PersonInput
+    from minqing.households.services import person_update
+
+    current = Person.objects.get(pk=person.pk)
+    person_update(
+        actor=None,
+        person=current,
+        data=PersonInput(
+            name=current.name,
+            id_number=current.id_number,
+            relation=current.relation,
+            phone=current.phone,
+            status=status,
+        ),
+    )

@@ -1455,18 +1455,8 @@ def visit_confirm(*, actor, visit: Visit, code: str) -> Visit:
         current = Visit.objects.select_for_update().get(pk=visit.pk)
         refusal = _code_refusal(current, code.strip())
         if refusal is None:
-            visit.confirmed_at, visit.confirm_method = timezone.now(), "code"
             visit.confirm_code_hash = ""
-            visit.save(update_fields=["confirmed_at", "confirm_method", "confirm_code_hash"])
-            _audit(
-                actor,
-                "confirm",
-                "visit",
-                visit.pk,
-                visit.region_id,
-                {"confirm_method": [None, "code"]},
-            )
-            return visit
+            return _confirmed(actor, visit, "code", "confirm_code_hash")
         if refusal == WRONG_CODE:
             tries = current.confirm_tries + 1
             Visit.objects.filter(pk=visit.pk).update(
@@ -1507,16 +1497,14 @@ def visit_sign(*, actor, visit: Visit, png: bytes) -> Visit:
     if not png.startswith(b"\x89PNG") or len(png) > SIGNATURE_MAX_BYTES:
         raise ValidationError({"signature": _("签名图片无效或过大")})
     visit.signature.save(f"{visit.pk}-{secrets.token_hex(4)}.png", ContentFile(png), save=False)
-    visit.confirmed_at, visit.confirm_method = timezone.now(), "signature"
-    visit.save(update_fields=["signature", "confirmed_at", "confirm_method"])
-    _audit(
-        actor,
-        "confirm",
-        "visit",
-        visit.pk,
-        visit.region_id,
-        {"confirm_method": [None, "signature"]},
-    )
+    return _confirmed(actor, visit, "signature", "signature")
+
+
+def _confirmed(actor, visit: Visit, method: str, *fields: str) -> Visit:
+    """The household confirmed the visit (by ``method``); ``fields`` changed with it."""
+    visit.confirmed_at, visit.confirm_method = timezone.now(), method
+    visit.save(update_fields=["confirmed_at", "confirm_method", *fields])
+    _audit(actor, "confirm", "visit", visit.pk, visit.region_id, {"confirm_method": [None, method]})
     return visit
 
 

@@ -23,6 +23,7 @@ from minqing.households.services import (
 from minqing.households.tests.test_api import Api
 from minqing.lib.excel import read_rows
 from minqing.lib.idcard import make_id_number
+from minqing.testing import set_status
 
 DAY = datetime.date(2026, 6, 1)
 
@@ -61,16 +62,7 @@ def test_close_counts_moved_out_and_deceased_members_as_gone(registry, cast):
         (registry.li, PersonStatus.MOVED_OUT),
         (registry.ming, PersonStatus.MOVED_OUT),
     ):
-        person_update(
-            actor=None,
-            person=person,
-            data=PersonInput(
-                name=person.name,
-                id_number=person.id_number,
-                relation=person.relation,
-                status=status,
-            ),
-        )
+        set_status(person, status)
     household_close(actor=cast.admin, household=registry.zhang, reason="户主已故，其余迁出", on=DAY)
     closed = Household.objects.get(pk=registry.zhang.pk)
     assert (closed.closed_on, closed.closed_reason) == (DAY, "户主已故，其余迁出")

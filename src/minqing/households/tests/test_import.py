@@ -28,9 +28,9 @@ from minqing.households.models import (
     PersonStatus,
     Relation,
 )
-from minqing.households.people import PersonInput, id_hash
+from minqing.households.people import id_hash
 from minqing.households.roll import HEADERS, NO_HEAD
-from minqing.households.services import household_close, person_move, person_update
+from minqing.households.services import household_close, person_move
 from minqing.households.tests.conftest import LI_ID, YI_MEMBER_ID, ZHANG_ID
 from minqing.households.tests.rolls import (
     VILLAGE,
@@ -42,6 +42,7 @@ from minqing.households.tests.rolls import (
 )
 from minqing.lib.crypto import decrypt
 from minqing.lib.masking import mask_id_number
+from minqing.testing import set_status
 
 COL = {header: index for index, header in enumerate(HEADERS)}  # 0-based
 LETTER = {header: chr(65 + index) for index, header in enumerate(HEADERS)}
@@ -1013,16 +1014,7 @@ def test_a_closed_household_re_imports_unchanged_and_is_not_brought_back_by_a_fi
         (registry.li, PersonStatus.MOVED_OUT),
         (registry.ming, PersonStatus.MOVED_OUT),
     ):
-        person_update(
-            actor=None,
-            person=Person.objects.get(pk=person.pk),
-            data=PersonInput(
-                name=person.name,
-                id_number=person.id_number,
-                relation=person.relation,
-                status=status,
-            ),
-        )
+        set_status(person, status)
     household_close(
         actor=None, household=registry.zhang, reason="全户迁出", on=datetime.date(2026, 6, 1)
     )
@@ -1048,9 +1040,7 @@ def test_a_closed_household_re_imports_unchanged_and_is_not_brought_back_by_a_fi
     assert list(Person.objects.values().order_by("id")) == people
 
 
-def test_the_command_says_which_households_a_partial_import_updates_in_part(
-    cast, today, tmp_path
-):
+def test_the_command_says_which_households_a_partial_import_updates_in_part(cast, today, tmp_path):
     rows = roll(2)
     rows[1][COL["姓名"]] = ""  # a member of the first household
     path = write(tmp_path / "roll.xlsx", rows)

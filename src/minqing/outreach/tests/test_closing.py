@@ -7,13 +7,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from minqing.households.models import Person, PersonStatus
-from minqing.households.people import PersonInput
-from minqing.households.services import household_close, household_reopen, person_update
+from minqing.households.services import household_close, household_reopen
 from minqing.outreach.models import Enrolment
 from minqing.outreach.selectors import coverage, gap_list, my_households, visit_list
 from minqing.outreach.services import visit_log
 from minqing.outreach.tests.conftest import at, visit_input
-from minqing.testing import DIAOWO, WANQUANZHUANG
+from minqing.testing import DIAOWO, WANQUANZHUANG, set_status
 
 
 def _figures(world, prefix="130681"):
@@ -22,18 +21,7 @@ def _figures(world, prefix="130681"):
 
 
 def _close_zhang(world, cast):
-    head = Person.objects.get(pk=world.zhang.head_id)
-    person_update(
-        actor=None,
-        person=head,
-        data=PersonInput(
-            name=head.name,
-            id_number=head.id_number,
-            relation=head.relation,
-            phone=head.phone,
-            status=PersonStatus.DECEASED,
-        ),
-    )
+    set_status(Person.objects.get(pk=world.zhang.head_id), PersonStatus.DECEASED)
     world.zhang.refresh_from_db()
     household_close(
         actor=cast.admin, household=world.zhang, reason="户主已故", on=datetime.date(2026, 6, 14)

@@ -5,13 +5,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from minqing.audit.models import AuditLog
 from minqing.households.models import Household, Person, PersonStatus
-from minqing.households.people import PersonInput
-from minqing.households.services import household_close, person_update
+from minqing.households.services import household_close
 from minqing.relief import services
 from minqing.relief.models import Entitlement, MatchMode, ProgrammeKind
 from minqing.relief.rules import clean_condition, describe
 from minqing.relief.seeds import DIBAO_LINES, line_inputs
 from minqing.relief.selectors import rule_preview
+from minqing.testing import set_status
 
 from .conftest import approved_list
 
@@ -287,17 +287,7 @@ def test_a_monthly_programme_has_a_cycle_per_month(cast, village):
     ("closed_on", "paid"), [(datetime.date(2023, 9, 1), False), (datetime.date(2026, 6, 1), True)]
 )
 def test_a_household_closed_by_the_cycles_day_is_on_no_list(cast, village, closed_on, paid):
-    head = Person.objects.get(pk=village.b.head_id)
-    person_update(
-        actor=None,
-        person=head,
-        data=PersonInput(
-            name=head.name,
-            id_number=head.id_number,
-            relation=head.relation,
-            status=PersonStatus.MOVED_OUT,
-        ),
-    )
+    set_status(Person.objects.get(pk=village.b.head_id), PersonStatus.MOVED_OUT)
     household_close(
         actor=cast.admin,
         household=Household.objects.get(pk=village.b.pk),
