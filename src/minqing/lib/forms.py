@@ -15,9 +15,15 @@ class DateInput(forms.DateInput):
 
 def call_service(form, service, **kwargs):
     """Run a service for a valid form; a refusal becomes a form error instead of a 500.
-    Returns the service's result, or None when it refused (the form then has the message)."""
+    Returns the service's result, or None when it refused (the form then has the message).
+    A refusal about something the form has no field for (the household of a visit form, say)
+    is shown above the form."""
     try:
         return service(**kwargs)
     except ValidationError as error:
-        form.add_error(None, error)
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            form.add_error(None, error)
         return None

@@ -540,6 +540,13 @@ def visit_new(request, pk: int, household: int):
     household_obj = households_in_reach(user).filter(pk=household).first()
     if household_obj is None:
         raise Http404
+    if household_obj.closed_on:  # 销户: not visited any more; its page says so
+        messages.error(
+            request,
+            gettext("该户已于 %(date)s 销户，不再走访")
+            % {"date": household_obj.closed_on.isoformat()},
+        )
+        return redirect("households:detail", household_obj.pk)
     form = VisitForm(
         request.POST or None,
         request.FILES or None,
@@ -740,7 +747,7 @@ def household_section(user, household: Household):
     campaigns = [
         c
         for c in selectors.campaigns_for(user)
-        if c.running_on(today) and c.covers(household.region_id)
+        if c.running_on(today) and c.covers(household.region_id) and not household.closed_on
     ]
     if not (visits or pairings or campaigns):
         return None

@@ -1,10 +1,11 @@
 import datetime
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.module_loading import autodiscover_modules
 
-from minqing.lib.forms import DateInput
+from minqing.lib.forms import DateInput, call_service
 
 
 class _Dated(forms.Form):
@@ -44,3 +45,14 @@ def test_every_date_input_of_the_app_writes_an_iso_date():
                 found.append(f"{form.__module__}.{form.__qualname__}.{name}")
                 assert isinstance(widget, DateInput), found[-1]
     assert len(found) > 20  # the sweep did reach the apps' forms
+
+
+def test_a_refusal_about_a_field_the_form_lacks_is_shown_above_it():
+    def refuse(**_kwargs):
+        raise ValidationError({"on": ["日期不对"], "household": ["该户已销户"]})
+
+    form = _Dated({"on": "2026-08-10"})
+    assert form.is_valid()
+    assert call_service(form, refuse) is None
+    assert form.errors["on"] == ["日期不对"]
+    assert form.non_field_errors() == ["该户已销户"]

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from minqing.households.models import Person, PersonStatus
 from minqing.households.services import household_close, household_reopen
-from minqing.outreach.models import Enrolment
+from minqing.outreach.models import Enrolment, Visit
 from minqing.outreach.selectors import coverage, gap_list, my_households, visit_list
 from minqing.outreach.services import visit_log
 from minqing.outreach.tests.conftest import at, visit_input
@@ -70,3 +70,21 @@ def test_a_closed_household_leaves_coverage_and_comes_back_when_reopened(
     assert (enrolment.visits, enrolment.cadre, enrolment.last_visit_at) == (1, cast.paired, at(10))
     assert [e.household_id for e in gap_list(world.campaign, WANQUANZHUANG)] == [world.zhang.pk]
     assert world.zhang.pk in [e.household_id for e in my_households(cast.paired)]
+
+
+def test_a_closed_household_offers_no_visit_and_a_form_open_before_gets_the_reason(
+    paired, cast, client_for
+):
+    world = paired
+    client = client_for(cast.paired)
+    link = f"/outreach/{world.campaign.pk}/visit/{world.zhang.pk}/"
+    assert link in client.get(f"/households/{world.zhang.pk}/").content.decode()
+    _close_zhang(world, cast)
+    assert link not in client.get(f"/households/{world.zhang.pk}/").content.decode()
+    # A form opened before the 销户, saved after it: the reason, not a server error.
+    response = client.post(link, {"visited_at": "2026-06-15T09:30", "aspects": ["生活"]})
+    assert response.status_code == 302
+    assert response["Location"] == f"/households/{world.zhang.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "该户已于 2026-06-14 销户，不再走访" in page
+    assert not Visit.objects.filter(household=world.zhang).exists()
