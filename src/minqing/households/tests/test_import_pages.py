@@ -351,3 +351,23 @@ def test_recent_jobs_are_listed_within_reach(cast, client_for, today):
 
     assert "万全庄村.xlsx" in client_for(cast.admin).get(UPLOAD).content.decode()
     assert "万全庄村.xlsx" not in client_for(cast.township).get(UPLOAD).content.decode()
+
+
+def test_a_file_that_only_moves_a_household_to_another_village_offers_the_import(
+    cast, client_for, today
+):
+    rows = roll(2)
+    client = client_for(cast.admin)
+    _upload(client, rows)
+    client.post(reverse("roll:run", args=[_job().pk]))
+    village = HEADERS.index("所属村（社区）")
+    moved = [list(row) for row in rows]
+    for row in moved[:3]:  # the first household's three rows
+        row[village] = "130681001001"  # 文兴街社区, in 双塔街道
+
+    _upload(client, moved)
+
+    job = _job()
+    html = client.get(reverse("roll:job", args=[job.pk])).content.decode()
+    assert job.counts["households"]["updated"] == 1 and job.counts["people"]["updated"] == 0
+    assert "开始导入" in html and "无需导入" not in html
