@@ -326,6 +326,11 @@ class PersonPatch(Schema):
     status: str | None = None
 
 
+class MemberRelationIn(Schema):
+    person_id: int  # a member of the household (已故, 已迁出 too), not the old or the new head
+    relation: str  # their relation to the new head
+
+
 class MoveIn(Schema):
     household_id: int
     relation: str
@@ -334,11 +339,8 @@ class MoveIn(Schema):
     # Moving a head out of a household whose members stay: the member who heads it from now
     # on (户主变更 in the same step); without one it has no head until a 户主变更.
     successor_id: int | None = None
-
-
-class MemberRelationIn(Schema):
-    person_id: int  # a member living in the household, other than the old and the new head
-    relation: str  # their relation to the new head
+    # With a successor: the other members' relations to them, as in POST .../head.
+    relations: list[MemberRelationIn] = []
 
 
 class HeadChangeIn(Schema):
@@ -379,6 +381,18 @@ class AssessmentIn(Schema):
     appraiser: str = ""
     cause: str = DamageCause.NONE
     ground_floor_flooded: bool = False
+
+
+def _relations(given: list[MemberRelationIn]) -> tuple[dict[int, str], dict[str, str]]:
+    """``relations`` read: {person id: relation}, and the service's field for each member
+    (RELATION_FIELD) by this API's name for it (``relations.0``)."""
+    relations, items = {}, {}
+    for index, item in enumerate(given):
+        if item.person_id in relations:
+            raise ValidationError({f"relations.{index}.person_id": _("该人员已在前面列出")})
+        relations[item.person_id] = item.relation
+        items[services.RELATION_FIELD % item.person_id] = f"relations.{index}"
+    return relations, items
 
 
 # Households
@@ -458,12 +472,7 @@ def head_change(request, household_id: int, payload: HeadChangeIn):
     person = household.members.filter(pk=payload.person_id).first()
     if person is None:
         raise ValidationError({"person_id": _("该人员不是本户成员")})
-    relations, items = {}, {}
-    for index, item in enumerate(payload.relations):
-        if item.person_id in relations:
-            raise ValidationError({f"relations.{index}.person_id": _("该人员已在前面列出")})
-        relations[item.person_id] = item.relation
-        items[services.RELATION_FIELD % item.person_id] = f"relations.{index}"
+    relations, items = _relations(payload.relations)
     with _fields_as(person="person_id", **items):
         services.household_head_change(
             actor=user,
@@ -604,7 +613,8 @@ def person_move(request, person_id: int, payload: MoveIn):
         ).first()
         if successor is None or person.household_id is None:
             raise ValidationError({"successor_id": _("该人员不是原户成员")})
-    with _fields_as(household="household_id", successor="successor_id"):
+    relations, items = _relations(payload.relations)
+    with _fields_as(household="household_id", successor="successor_id", **items):
         services.person_move(
             actor=user,
             person=person,
@@ -613,6 +623,7 @@ def person_move(request, person_id: int, payload: MoveIn):
             on=payload.on,
             reason=payload.reason,
             successor=successor,
+            relations=relations,
         )
     return _person_out(get_person_for_user(user, person_id)[0])
 

@@ -160,30 +160,97 @@ class PersonEditForm(forms.Form):
         )
 
 
-class MoveForm(forms.Form):
+class MemberRelationsMixin:
+    """The members' relations to a new head, one select each (``RELATION_FIELD``): the pieces
+    the head change and the move that names the household's next head share. Every member
+    but the new head gets one, 已故 and 已迁出 included (the service gives them a relation
+    too); once the new head is known the selects start at suggested_relations, until then
+    at “按新户主推算”, which the service fills in the same way."""
+
+    def add_member_relations(self, members, new_head, *, old_head_id=None) -> dict[int, str]:
+        """A select for each of ``members`` but ``new_head``; ``old_head_id``, the head who
+        stays (with a field of their own), counts for the suggestions. Returns them."""
+        self.new_head = new_head
+        self.remaining = [p for p in members if new_head is None or p.pk != new_head.pk]
+        suggested = {}
+        if new_head is not None:
+            stay = {p.pk: p.relation for p in self.remaining}
+            if old_head_id:
+                stay[old_head_id] = Relation.HEAD
+            suggested = suggested_relations(new_head.relation, stay)
+        for p in self.remaining:
+            self.fields[RELATION_FIELD % p.pk] = forms.ChoiceField(
+                label=p.name if p.status in PRESENT else f"{p.name}（{p.get_status_display()}）",
+                choices=[("", _("按新户主推算")), *NOT_HEAD],
+                required=False,
+                initial=suggested.get(p.pk, ""),
+                help_text=_("现登记为“%(relation)s”") % {"relation": p.get_relation_display()},
+            )
+        return suggested
+
+    def member_fields(self):
+        return [self[RELATION_FIELD % p.pk] for p in self.remaining]
+
+    def relations(self) -> dict[int, str]:
+        """The relations chosen; a member left at “按新户主推算” is the service's to derive."""
+        chosen = {p.pk: self.cleaned_data.get(RELATION_FIELD % p.pk) for p in self.remaining}
+        return {pk: relation for pk, relation in chosen.items() if relation}
+
+
+class MoveForm(MemberRelationsMixin, forms.Form):
+    """迁移. Moving the head out of a household whose members stay also asks who heads it
+    from now on (``successor``) and, once one is chosen, every other member's relation to
+    them: the head change's selects, which the move page shows before it saves (``SHOWN``
+    says for which successor the clerk has seen them)."""
+
+    SHOWN = "relations_for"
+
     household = forms.IntegerField(label=_("迁入户"), widget=forms.RadioSelect)
     relation = forms.ChoiceField(label=_("与新户主关系"), choices=Relation.choices)
     on = forms.DateField(label=_("迁移日期"), widget=DATE)
     reason = forms.CharField(label=_("原因"), max_length=200, required=False)
 
-    def __init__(self, *args, user, person, successors=(), **kwargs):
+    def __init__(self, *args, user, person, members=(), **kwargs):
         kwargs.setdefault("initial", {}).setdefault("on", timezone.localdate())
         super().__init__(*args, **kwargs)
         self.user, self.person = user, person
         self.fields["household"].error_messages["required"] = _("请先搜索并选择迁入的户")
+        self.successors, self.remaining, self.new_head = {}, [], None
+        old = person.household
+        if old is None or old.head_id != person.pk:
+            return
         # A head moving out of a household whose members stay: who heads it from now on
         # (户主变更 in the same step), or no one yet, and its page asks for a 户主变更.
-        self.successors = {str(p.pk): p for p in successors}
-        if self.successors:
-            self.fields["successor"] = forms.ChoiceField(
-                label=_("原户新户主"),
-                choices=[
-                    ("", _("暂不指定（之后在原户页面办理户主变更）")),
-                    *((pk, p.name) for pk, p in self.successors.items()),
-                ],
-                required=False,
-                help_text=_("此人是原户户主；迁出后由谁担任原户户主"),
-            )
+        self.successors = {
+            str(p.pk): p for p in members if p.pk != person.pk and p.status in PRESENT
+        }
+        if not self.successors:
+            return
+        self.fields["successor"] = forms.ChoiceField(
+            label=_("原户新户主"),
+            choices=[
+                ("", _("暂不指定（之后在原户页面办理户主变更）")),
+                *((pk, p.name) for pk, p in self.successors.items()),
+            ],
+            required=False,
+            help_text=_("此人是原户户主；迁出后由谁担任原户户主"),
+        )
+        successor = self.successors.get(str(self["successor"].value() or ""))
+        if successor is None:
+            return
+        others = [p for p in members if p.pk != person.pk]
+        suggested = self.add_member_relations(others, successor)
+        if self.is_bound and not self.relations_shown:
+            # Not seen yet (no JavaScript, or the successor chosen a moment before saving):
+            # filled in with the suggestions, for the clerk to look at before the move.
+            self.data = self.data.copy()
+            for p in self.remaining:
+                self.data[RELATION_FIELD % p.pk] = suggested[p.pk]
+
+    @property
+    def relations_shown(self) -> bool:
+        """Whether the form the clerk sent showed the selects for the successor chosen."""
+        return not self.remaining or self.data.get(self.SHOWN) == str(self.new_head.pk)
 
     def clean_household(self):
         pk = self.cleaned_data["household"]
@@ -195,12 +262,19 @@ class MoveForm(forms.Form):
     def clean_successor(self):
         return self.successors.get(self.cleaned_data["successor"])
 
+    def clean(self):
+        data = super().clean()
+        if not self.relations_shown:
+            raise ValidationError(
+                _("请确认原户其他成员与新户主%(name)s的关系，再点“迁移”")
+                % {"name": self.new_head.name}
+            )
+        return data
 
-class HeadChangeForm(forms.Form):
-    """户主变更: a member living in the household becomes its head, and each member who stays
-    gets a relation to them (one select each, ``RELATION_FIELD``). Once the new head is known
-    (the data, or ``initial["person"]``), the selects start at suggested_relations; until
-    then at “按新户主推算”, which the service fills in the same way."""
+
+class HeadChangeForm(MemberRelationsMixin, forms.Form):
+    """户主变更: a member living in the household becomes its head, and every other member
+    gets a relation to them (MemberRelationsMixin)."""
 
     person = forms.ChoiceField(label=_("新户主"))
     old_head_relation = forms.ChoiceField(
@@ -213,47 +287,27 @@ class HeadChangeForm(forms.Form):
     def __init__(self, *args, household, members, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("on", timezone.localdate())
         super().__init__(*args, **kwargs)
-        present = [p for p in members if p.status in PRESENT]
-        self.candidates = {str(p.pk): p for p in present if p.pk != household.head_id}
+        self.candidates = {
+            str(p.pk): p for p in members if p.status in PRESENT and p.pk != household.head_id
+        }
         self.fields["person"].choices = [("", _("请选择"))] + [
             (pk, f"{p.name}（{p.get_relation_display()}）") for pk, p in self.candidates.items()
         ]
         if not self.candidates:
             self.fields["person"].help_text = _("本户没有可担任户主的在册成员")
         new_head = self.candidates.get(str(self["person"].value() or ""))
-        self.remaining = [p for p in self.candidates.values() if p is not new_head]
-        suggested = {}
-        if new_head is not None:
-            stay = {p.pk: p.relation for p in self.remaining}
-            if household.head_id:
-                stay[household.head_id] = Relation.HEAD
-            suggested = suggested_relations(new_head.relation, stay)
+        others = [p for p in members if p.pk != household.head_id]
+        suggested = self.add_member_relations(others, new_head, old_head_id=household.head_id)
         if household.head_id:
             field = self.fields["old_head_relation"]
             field.label = _("原户主%(name)s改为") % {"name": household.head_name}
             field.initial = suggested.get(household.head_id, "")
         else:
             del self.fields["old_head_relation"]
-        for p in self.remaining:
-            self.fields[RELATION_FIELD % p.pk] = forms.ChoiceField(
-                label=p.name,
-                choices=[("", _("按新户主推算")), *NOT_HEAD],
-                required=False,
-                initial=suggested.get(p.pk, ""),
-                help_text=_("现登记为“%(relation)s”") % {"relation": p.get_relation_display()},
-            )
         self.order_fields(["person", "old_head_relation"])  # "on" last
-
-    def member_fields(self):
-        return [self[RELATION_FIELD % p.pk] for p in self.remaining]
 
     def clean_person(self):
         return self.candidates[self.cleaned_data["person"]]
-
-    def relations(self) -> dict[int, str]:
-        """The relations chosen; a member left at “按新户主推算” is the service's to derive."""
-        chosen = {p.pk: self.cleaned_data.get(RELATION_FIELD % p.pk) for p in self.remaining}
-        return {pk: relation for pk, relation in chosen.items() if relation}
 
 
 class GrantForm(forms.Form):

@@ -13,6 +13,9 @@ Three steps, each usable alone (the pages run them as background tasks, the comm
    them in), find who already exists by the keyed hash of the ID number, and sort each row
    into create / update / unchanged / refuse. A member row moves someone the registry has
    in another household only if it names its head's ID number, never by its place alone.
+   A head row naming a member of a registered household is that household's 户主变更,
+   done by the service, unless the file keeps its head as a head (分户: a new household);
+   where the file cannot tell which, its rows are refused rather than guessed.
    Every problem is kept as (row, column, value, reason), never only the first.
 3. **Apply** in one transaction: all or nothing, unless ``partial`` was chosen, in which case
    the refused rows (and the rows of a household whose head row is refused) are left out.
@@ -72,6 +75,7 @@ from minqing.households.models import (
 from minqing.households.people import PERSON_FIELDS, check_person, id_hash
 from minqing.households.selectors import visible_categories
 from minqing.households.services import household_head_change, suggested_relations
+from minqing.lib.crypto import decrypt
 from minqing.lib.excel import (
     CellRange,
     Flagged,
@@ -846,7 +850,12 @@ class _Group:
     state: _Cells | None = None  # the household's values, region resolved
     refused_head: bool = False
     ok_rows: list[_Row] = field(default_factory=list)  # the rows to write, once planned
-    head_change: bool = False  # its head row names a member of ``existing``, which has none
+    head_change: bool = False  # its head row names a member of ``existing`` (户主变更)
+    # A 户主变更 of a household that has a head: the old head's id and ID hash, and their
+    # relation to the new head (from their row; None: not in the file, as the page suggests).
+    old_head_id: int | None = None
+    old_head_hash: str | None = None
+    old_head_relation: str | None = None
     action: str | None = None  # create / update / unchanged; None: nothing to write
     id: int | None = None  # the household's id, once planned
 
@@ -1029,30 +1038,28 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
                 )
             )
     # Households of the registry the file has a head row for: the head's own, or the one
-    # without a head the head row names a member of (户主变更: the importer calls the service).
+    # the head row names a member of (户主变更: the importer calls the service). A household
+    # without a head takes the first such row; one with a head, see _claim_head_changes.
     db_groups: dict[int, _Group] = {}
+    headed: list[tuple[_Group, _Existing, dict]] = []
     for group in groups:
         group.head.group = group
         head = people.get(group.head.person.id_hash) if group.head.person else None
         household = households.get(head.household_id) if head else None
-        if household is None or household["head_id"] not in (None, head.id):
+        if household is None:
+            continue
+        if household["head_id"] not in (None, head.id):
+            headed.append((group, head, household))
             continue
         if household["head_id"] is None:
-            taken = db_groups.get(household["id"])
-            if taken is not None:
-                group.head.errors.append(
-                    (
-                        "relation",
-                        str(Relation.HEAD.label),
-                        _("此人所在的户已由第 %(row)d 行指定户主，一户只能有一位户主")
-                        % {"row": taken.head.number},
-                    )
-                )
+            if _one_head(group, db_groups.get(household["id"])):
                 continue
             group.head_change = True
             _check_takes_head(group.head, head)
         group.existing = household
         db_groups.setdefault(household["id"], group)
+    if headed:  # before the rows naming a head join theirs: those naming the old head, here
+        _claim_head_changes(headed, groups, rows, db_groups)
     for row in pending:
         group = by_head_hash.get(row.head_hash)
         if group is None:
@@ -1231,6 +1238,8 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
         if group.existing and not group.existing["region_id"].startswith(reach):
             for row in [group.head] if group.head else group.rows:
                 row.errors.append(("", "", _("该户登记在您管辖范围以外，不能由您导入修改")))
+        if group.old_head_hash is not None:
+            _check_old_head(group, seen.get(group.old_head_hash))
 
     # A household whose head row is refused cannot be imported: nor can its members.
     for group in groups:
@@ -1292,32 +1301,193 @@ def _plan(parsed: Parsed, actor, *, today: datetime.date) -> _Plan:
 _PERSONAL_KEYS = frozenset({"id_number", "head_id_number", "phone"})
 
 
-def _check_takes_head(row: _Row, found: _Existing) -> None:
-    """A head row that makes a member head of their household: the service's rule (a member
-    living in the household), checked here so that the dry run tells."""
-    for status in (found.status, row.person.status if row.status_given else None):
-        if status is not None and status not in PRESENT:
-            row.errors.append(
+def _one_head(group: _Group, taken: _Group | None) -> bool:
+    """Whether another head row (``taken``) named the new head of the same household first:
+    then this one is refused, which of the two is meant cannot be told."""
+    if taken is None:
+        return False
+    group.head.errors.append(
+        (
+            "relation",
+            str(Relation.HEAD.label),
+            _("此人所在的户已由第 %(row)d 行指定户主，一户只能有一位户主")
+            % {"row": taken.head.number},
+        )
+    )
+    return True
+
+
+def _claim_head_changes(
+    headed: list[tuple[_Group, _Existing, dict]],
+    groups: list[_Group],
+    rows: list[_Row],
+    db_groups: dict,
+) -> None:
+    """Head rows naming a member of a household that has a head: a 户主变更 of that
+    household, unless the file keeps its head as the head of a row of their own (then the
+    member leaves for a household of their own, 分户, as any member a head row names).
+    Refused where the file cannot tell which: two of its members named head, or the old
+    head's row refused (as their head row, or before its ID number was read: a row whose
+    masked number is theirs). Where the old head's row is, and what rows name them, is
+    checked once every row has joined its household (_check_old_head). Rare: one query for
+    them all, and one pass over the rows."""
+    old_heads = {
+        pk: (hashed, cipher, name)
+        for pk, hashed, cipher, name in _select_in(
+            Person,
+            ("id", "id_hash", "id_cipher", "name"),
+            "id",
+            sorted({household["head_id"] for *_x, household in headed}),
+        )
+    }
+    head_rows = {g.head.person.id_hash: g.head for g in groups if g.head.person}
+    unread: dict[str, _Row] = {}  # masked ID number -> a row refused before it was read
+    for row in rows:
+        if row.person is None and row.masked_id:
+            unread.setdefault(row.masked_id, row)
+    claims: dict[int, list] = {}
+    for group, head, household in headed:
+        old_hash, cipher, old_name = old_heads[household["head_id"]]
+        old_row = head_rows.get(old_hash)
+        if old_row is not None and not old_row.errors:
+            continue  # 分户
+        if old_row is not None:
+            reason = _(
+                "原户主%(old)s的户主行（第 %(row)d 行）有错误：无法判断本行是户主变更还是分户，"
+                "请先改正该行"
+            )
+        else:
+            old_row = unread.get(mask_id_number(decrypt(cipher)))
+            reason = _(
+                "第 %(row)d 行有错误，可能是原户主%(old)s的行：无法判断本行是户主变更还是分户，"
+                "请先改正该行"
+            )
+        if old_row is not None:
+            group.head.errors.append(
                 (
-                    "status",
-                    str(PersonStatus(status).label),
-                    _("%(name)s 的状态是“%(status)s”，不能作为户主")
-                    % {"name": row.person.name, "status": PersonStatus(status).label},
+                    "relation",
+                    str(Relation.HEAD.label),
+                    reason % {"row": old_row.number, "old": old_name},
                 )
             )
-            return
+            continue
+        claims.setdefault(household["id"], []).append((group, head, household, old_hash))
+    for claim in claims.values():
+        if len(claim) > 1:  # which of them is meant cannot be told: none is taken
+            numbers = "、".join(str(group.head.number) for group, *_x in claim)
+            for group, *_x in claim:
+                group.head.errors.append(
+                    (
+                        "relation",
+                        str(Relation.HEAD.label),
+                        _("第 %(rows)s 行都把此户的成员改为户主：一户只能有一位户主")
+                        % {"rows": numbers},
+                    )
+                )
+            continue
+        group, head, household, old_hash = claim[0]
+        group.head_change = True
+        group.old_head_id, group.old_head_hash = household["head_id"], old_hash
+        _check_takes_head(group.head, head)
+        group.existing = household
+        db_groups[household["id"]] = group
+
+
+def _check_old_head(group: _Group, old_row: _Row | None) -> None:
+    """A 户主变更 of a household that has a head: the old head's row, if the file has one,
+    must be in it, under the new head, and gives the old head's relation to them; a row that
+    still names the old head as its head gives a relation to the wrong person. Anything else
+    (the old head's row in another household, or refused) cannot be told from a 分户 or an
+    error: the new head's row is refused, and with it the household's rows."""
+    head_row = group.head
+    new_name = head_row.person.name
+    if old_row is None:
+        group.old_head_relation = None  # as the page suggests (_head_changes)
+    elif old_row.group is group and not old_row.errors:
+        group.old_head_relation = old_row.relation
+    elif old_row.group is group or old_row.group is None:
+        head_row.errors.append(
+            (
+                "relation",
+                str(Relation.HEAD.label),
+                _("原户主%(old)s的行（第 %(row)d 行）有错误：户主变更须与原户主的行一同导入")
+                % {"old": old_row.person.name, "row": old_row.number},
+            )
+        )
+    else:
+        head_row.errors.append(
+            (
+                "relation",
+                str(Relation.HEAD.label),
+                _(
+                    "此人所在的户现由%(old)s任户主，但第 %(row)d 行把%(old)s填在另一户："
+                    "无法判断是户主变更还是分户。户主变更：%(old)s的户主姓名、户主身份证号填"
+                    "新户主；分户：%(old)s的与户主关系仍填“户主”"
+                )
+                % {"old": old_row.person.name, "row": old_row.number},
+            )
+        )
+        old_row.errors.append(
+            (
+                "head_id_number" if old_row.head_masked else "head_name",
+                old_row.head_masked or old_row.head_name,
+                _(
+                    "此人是所在户的户主，第 %(row)d 行把%(name)s改为该户户主：户主变更时，本行"
+                    "户主姓名、户主身份证号应填%(name)s；若是分户，本行与户主关系应仍为“户主”"
+                )
+                % {"row": head_row.number, "name": new_name},
+            )
+        )
+    for row in group.rows:
+        if row.head_hash == group.old_head_hash and row is not old_row:
+            row.errors.append(
+                (
+                    "head_id_number",
+                    row.head_masked,
+                    _(
+                        "本户户主已由第 %(row)d 行改为%(name)s：本行的户主姓名、户主身份证号"
+                        "应填新户主，与户主关系按新户主填写"
+                    )
+                    % {"row": head_row.number, "name": new_name},
+                )
+            )
+
+
+def _check_takes_head(row: _Row, found: _Existing) -> None:
+    """A head row that makes a member head of their household: the service's rule (a member
+    living in the household, as the registry has them before the import), checked here so
+    that the dry run tells."""
+    given = row.person.status if row.status_given else None
+    if given is not None and given not in PRESENT:
+        status, reason = given, _("%(name)s 的状态是“%(status)s”，不能作为户主")
+    elif found.status not in PRESENT:
+        status = found.status
+        reason = _(
+            "%(name)s 在台账中的状态是“%(status)s”，不能作为户主："
+            "请先在户页面把其状态改为在家居住或外出务工"
+        )
+    else:
+        return
+    row.errors.append(
+        (
+            "status",
+            str(PersonStatus(given).label) if given is not None else "",
+            reason % {"name": row.person.name, "status": PersonStatus(status).label},
+        )
+    )
 
 
 def _unstated_relations(rows: list[_Row], people: dict[str, _Existing]) -> None:
     """The relation of each row marked NO_HEAD in a household whose new head the file names:
     the one household_head_change gives a member it is not told about (suggested_relations,
-    from every member living there), so that the plan counts it and the write keeps it."""
+    from every member, moved out or dead ones too), so that the plan counts it and the write
+    keeps it."""
     groups = {row.group.existing["id"]: row.group for row in rows if row.group.head_change}
     if not groups:
         return
     members: dict[int, dict[int, str]] = {pk: {} for pk in groups}
     for household_id, pk, relation in Person.objects.filter(
-        household_id__in=list(groups), status__in=PRESENT
+        household_id__in=list(groups)
     ).values_list("household_id", "id", "relation"):
         members[household_id][pk] = relation
     suggested = {}
@@ -1470,16 +1640,19 @@ def _classify(plan: _Plan, *, today: datetime.date) -> None:
     for group in plan.groups:
         rows = [row for row in group.rows if not row.errors]
         if (group.head is not None and group.refused_head) or not rows:
+            result.households.refused += 1  # left out whole
             continue
         group.ok_rows = rows
         existing = group.existing
-        household_changed = False
+        household_changed = reopens = False
         if existing is None:
             group.action = "create"
         else:
             state = group.state
             if group.head is not None:
-                household_changed = state.region != existing["region_id"] or (
+                # What a closed household (销户) refuses until it is reopened (reopens), and
+                # what it still takes: its categories ended.
+                reopens = state.region != existing["region_id"] or (
                     state.address is not None and state.address != existing["address"]
                 )
                 add, end = _category_changes(
@@ -1487,11 +1660,10 @@ def _classify(plan: _Plan, *, today: datetime.date) -> None:
                     state.household_categories if "household_categories" in keys else None,
                     plan.managed,
                 )
-                household_changed |= bool(add or end)
-                household_changed |= (
-                    _dwelling_change(state, plan.dwellings.get(existing["id"])) is not None
-                )
-                household_changed |= group.head_change
+                reopens |= bool(add)
+                reopens |= _dwelling_change(state, plan.dwellings.get(existing["id"])) is not None
+                reopens |= group.head_change
+                household_changed = reopens or bool(end)
             group.action = "update"
         for row in rows:
             found = people.get(row.person.id_hash)
@@ -1502,9 +1674,10 @@ def _classify(plan: _Plan, *, today: datetime.date) -> None:
         if (
             existing is not None
             and existing["closed_on"]
-            and (household_changed or any(_reopens(plan, row, existing["id"]) for row in rows))
+            and (reopens or any(_reopens(plan, row, existing["id"]) for row in rows))
         ):
             _refuse_closed(plan, group, existing["closed_on"])
+            result.households.refused += 1
             continue
         if len(rows) < len(group.rows):
             result.households_in_part += 1
@@ -1533,11 +1706,19 @@ def _classify(plan: _Plan, *, today: datetime.date) -> None:
 
 def _reopens(plan: _Plan, row: _Row, household_id: int) -> bool:
     """Whether a row would do to a closed household (销户) what its services refuse until it is
-    reopened: bring a person in, or make one of its people live there again."""
+    reopened: bring a person in, make one of its people live there again, or grant one of
+    them a category (ending one is allowed, as on the household's page)."""
     found = plan.people.get(row.person.id_hash)
     if found is None or found.household_id != household_id:
         return True
-    return row.status_given and row.person.status in PRESENT and found.status not in PRESENT
+    if row.status_given and row.person.status in PRESENT and found.status not in PRESENT:
+        return True
+    add, _end = _category_changes(
+        plan.grants.get(("p", found.id), {}),
+        row.person_categories if "person_categories" in plan.parsed.keys else None,
+        plan.managed,
+    )
+    return bool(add)
 
 
 def _refuse_closed(plan: _Plan, group: _Group, closed_on) -> None:
@@ -1968,14 +2149,26 @@ def _head_changes(plan: _Plan, groups: list[_Group], *, actor, today: datetime.d
         relations = {}
         for row in group.ok_rows:
             found = plan.people.get(row.person.id_hash)
-            if row is group.head or found is None:
+            if row is group.head or found is None or found.id == group.old_head_id:
                 continue
-            if found.household_id == group.id and found.status in PRESENT:
+            if found.household_id == group.id:  # present or not: the service relates all
                 relations[row.id] = row.relation
+        person = Person.objects.get(pk=group.head.id)
+        old_relation = group.old_head_relation
+        if group.old_head_id is not None and old_relation is None:
+            # The old head has no row in the file: the relation the page starts with.
+            stay = dict(
+                Person.objects.filter(household_id=group.id)
+                .exclude(pk=person.pk)
+                .values_list("id", "relation")
+            )
+            stay[group.old_head_id] = Relation.HEAD
+            old_relation = suggested_relations(person.relation, stay)[group.old_head_id]
         household_head_change(
             actor=actor,
             household=Household.objects.get(pk=group.id),
-            person=Person.objects.get(pk=group.head.id),
+            person=person,
+            old_head_relation=old_relation or "",
             relations=relations,
             on=today,
         )

@@ -44,13 +44,20 @@ def _check_village(region: Region) -> None:
         raise ValidationError({"region": _("户必须属于一个现行的村（社区）")})
 
 
+def closed_refusal(household: Household | None) -> str:
+    """Why a closed household (销户) takes no change, in the words of its page's button
+    (撤销销户); "" for a current one. The pages say it before showing a form."""
+    if household is None or not household.closed_on:
+        return ""
+    return _("该户已于 %(date)s 销户，如需办理请先撤销销户") % {
+        "date": household.closed_on.isoformat()
+    }
+
+
 def _require_open(household: Household | None, field: str | None = None) -> None:
     """A closed household (销户) takes no new member, category, assessment or edit until it
     is reopened; what it held stays as it was on the day it closed."""
-    if household is not None and household.closed_on:
-        message = _("该户已于 %(date)s 销户，如需办理请先恢复该户") % {
-            "date": household.closed_on.isoformat()
-        }
+    if message := closed_refusal(household):
         raise ValidationError({field: message} if field else message)
 
 
@@ -181,6 +188,7 @@ def household_close(
     on = on or timezone.localdate()
     if on > timezone.localdate():
         raise ValidationError({"on": _("销户日期 %(date)s 晚于今天") % {"date": on.isoformat()}})
+    _check_close_on(current, on)
     household.closed_on, household.closed_reason = on, reason
     household.save(update_fields=["closed_on", "closed_reason", "updated_at"])
     hooks.changed([household.pk])
@@ -195,6 +203,34 @@ def household_close(
     return household
 
 
+def _check_close_on(household: Household, on: datetime.date) -> None:
+    """A household cannot close before the last arrival, departure or change of head in its
+    history: it would have been closed while people still came and went."""
+    events = Membership.objects.filter(household=household)
+    joined = events.order_by("-joined_on", "-id").values_list("joined_on", "person__name", "reason")
+    left = (
+        events.filter(left_on__isnull=False)
+        .order_by("-left_on", "-id")
+        .values_list("left_on", "person__name", "reason")
+    )
+    arrival, departure = joined.first(), left.first()
+    if arrival is None:
+        return
+    # On the same day a departure follows the arrival.
+    left_last = departure is not None and departure[0] >= arrival[0]
+    since, name, reason = departure if left_last else arrival
+    if reason == RELATION_CHANGE:
+        message = _("销户日期 %(date)s 早于本户的户主变更日期 %(since)s")
+    elif left_last:
+        message = _("销户日期 %(date)s 早于%(name)s迁出本户的日期 %(since)s")
+    else:
+        message = _("销户日期 %(date)s 早于%(name)s迁入本户的日期 %(since)s")
+    if on < since:
+        raise ValidationError(
+            {"on": message % {"date": on.isoformat(), "name": name, "since": since.isoformat()}}
+        )
+
+
 @transaction.atomic
 def household_reopen(*, actor, household: Household, reason: str) -> Household:
     """Undo a 销户 (closed by mistake, or a member came back): the household is current again."""
@@ -204,7 +240,7 @@ def household_reopen(*, actor, household: Household, reason: str) -> Household:
         raise ValidationError(_("该户未销户"))
     reason = reason.strip()
     if not reason:
-        raise ValidationError({"reason": _("请填写恢复原因")})
+        raise ValidationError({"reason": _("请填写撤销原因")})
     before = [current.closed_on.isoformat(), current.closed_reason]
     household.closed_on, household.closed_reason = None, ""
     household.save(update_fields=["closed_on", "closed_reason", "updated_at"])
@@ -363,12 +399,15 @@ def _change_relation(person: Person, household: Household, relation: str, *, on)
 
 
 # A member's relation to the new head, by the new head's relation to the old one, then the
-# member's (``head``: the old head). A pair not listed cannot be told from the two relations
+# member's (``head``: the old head). The registry files parents-in-law under 父母 (公公, 婆婆,
+# 岳父, 岳母: roll.RELATION_WORDS), so the old head and his wife are the parents of his 儿媳,
+# and his parents those of his wife. A pair not listed cannot be told from the two relations
 # alone (the old head's sister to his son: aunt, a relation the roll has no word for): 其他.
 _RELATION_TO_NEW_HEAD = {
     Relation.SPOUSE: {
         Relation.HEAD: Relation.SPOUSE,
         Relation.CHILD: Relation.CHILD,
+        Relation.PARENT: Relation.PARENT,
         Relation.GRANDCHILD: Relation.GRANDCHILD,
         Relation.CHILD_IN_LAW: Relation.CHILD_IN_LAW,
     },
@@ -377,6 +416,10 @@ _RELATION_TO_NEW_HEAD = {
         Relation.SPOUSE: Relation.PARENT,
         Relation.CHILD: Relation.SIBLING,
         Relation.PARENT: Relation.GRANDPARENT,
+    },
+    Relation.CHILD_IN_LAW: {
+        Relation.HEAD: Relation.PARENT,
+        Relation.SPOUSE: Relation.PARENT,
     },
     Relation.PARENT: {
         Relation.HEAD: Relation.CHILD,
@@ -427,12 +470,10 @@ RELATION_FIELD = "relation_%d"
 
 
 def _remaining_members(household: Household, person: Person, old: Person | None) -> list[Person]:
-    """The present members other than the new head and the old one."""
-    return list(
-        household.members.filter(status__in=PRESENT)
-        .exclude(pk__in=[p.pk for p in (person, old) if p is not None])
-        .order_by("pk")
-    )
+    """Everyone still in the household (Person.household, 已故 and 已迁出 included: the roll
+    lists them with a relation to its head) other than the new head and the old one."""
+    heads = [p.pk for p in (person, old) if p is not None]
+    return list(household.members.exclude(pk__in=heads).order_by("pk"))
 
 
 def _member_relations(
@@ -448,7 +489,7 @@ def _member_relations(
         elif old is not None and pk == old.pk:
             message = _("原户主%(name)s与新户主的关系请在“原户主改为”中填写") % {"name": old.name}
         elif pk not in by_pk:
-            message = _("该人员不是本户的在册成员")
+            message = _("该人员不是本户成员")
         elif relation == Relation.HEAD:
             message = _("一户只能有一位户主")
         elif relation not in Relation.values:
@@ -473,7 +514,7 @@ def _head_change(
     relations: dict[int, str] | None = None,
 ) -> None:
     """Make ``person`` the head; ``old``, the head still in the household, takes
-    ``old_relation``, and every other present member the relation ``relations`` gives them,
+    ``old_relation``, and every other member the relation ``relations`` gives them,
     else the one suggested_relations derives. The callers have checked ``person`` and ``old``."""
     members = _remaining_members(household, person, old)
     changed = {
@@ -525,9 +566,9 @@ def household_head_change(
     on: datetime.date | None = None,
 ) -> Household:
     """户主变更: a present member becomes the head; the old head, if still in the household,
-    takes ``old_head_relation`` (their relation to the new head), and the other present
-    members the relations ``relations`` gives ({person id: relation}), else the ones
-    suggested_relations derives from their relations to the old head."""
+    takes ``old_head_relation`` (their relation to the new head), and the other members
+    (present or not) the relations ``relations`` gives ({person id: relation}), else the
+    ones suggested_relations derives from their relations to the old head."""
     require_write(actor, household.region_id)
     # Two clerks changing the same head: the row lock makes the second wait, then see it.
     head_id = (
@@ -570,10 +611,12 @@ def person_move(
     on: datetime.date | None = None,
     reason: str = "",
     successor: Person | None = None,
+    relations: dict[int, str] | None = None,
 ) -> Person:
     """Move a person to another household (迁移), keeping the history. Moving a head out
     of a household whose members stay may name ``successor``, the member who becomes its
-    head (户主变更 in the same step); without one the household is left without a head."""
+    head (户主变更 in the same step, the other members taking ``relations`` to them as in
+    household_head_change); without one the household is left without a head."""
     require_write(actor, person.region_id)
     require_write(actor, household.region_id)
     # Two clerks moving the same person: the row lock makes the second wait, then see the
@@ -606,6 +649,8 @@ def person_move(
             raise ValidationError({"successor": _("新户主应是留在原户的成员")})
         _check_new_head(old, successor, field="successor")
         _check_on(on, [successor], label=_("迁移日期"))
+    elif relations:
+        raise ValidationError({"successor": _("填写原户成员与新户主的关系时，须指定原户新户主")})
     Membership.objects.filter(person=person, left_on__isnull=True).update(left_on=on, reason=reason)
     Membership.objects.create(
         person=person, household=household, relation=relation, joined_on=on, reason=reason
@@ -637,7 +682,15 @@ def person_move(
         },
     )
     if successor is not None:
-        _head_change(actor=actor, household=old, person=successor, old=None, old_relation="", on=on)
+        _head_change(
+            actor=actor,
+            household=old,
+            person=successor,
+            old=None,
+            old_relation="",
+            on=on,
+            relations=relations,
+        )
     return person
 
 

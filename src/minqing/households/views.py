@@ -7,17 +7,20 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from minqing.accounts.roles import Cap
 from minqing.audit.views import ACTION_LABELS, ENTITY_LABELS
 from minqing.households import services
-from minqing.households.filters import STATES, household_filter_from_params
+from minqing.households.filters import PARAMS, STATES, household_filter_from_params
 from minqing.households.forms import (
     AssessmentForm,
     CloseForm,
@@ -94,7 +97,11 @@ CHANGE_LABELS = {
     "appraiser": _("鉴定人（机构）"),
     "cause": _("受损原因"),
     "ground_floor_flooded": _("首层进水"),
+    "closed_on": _("销户日期"),
+    "closed_reason": _("销户原因"),
 }
+# Actions whose name already says what they did to the household: “销户 #12”, not “销户户”.
+NAMED_ACTIONS = {"head_change", "close_household", "reopen_household"}
 
 
 def _require_write(can_write: bool) -> None:
@@ -123,6 +130,24 @@ def _region_options(user) -> list[dict]:
     return groups
 
 
+def _list_query(params, errors: dict) -> str:
+    """The list's filters as its address and its export links carry them: those given and
+    valid (a wrong one is left out of the list, so of the export too), ``on`` only when it
+    is not today, the day the form starts at."""
+    query = QueryDict(mutable=True)
+    today = timezone.localdate().isoformat()
+    for name in PARAMS:
+        values = [v.strip() for v in params.getlist(name) if v.strip()]
+        if values and name not in errors and not (name == "on" and values == [today]):
+            query.setlist(name, values)
+    return query.urlencode()
+
+
+def _with_query(url: str, query: str, *extra: str) -> str:
+    query = "&".join(part for part in (query, *extra) if part)
+    return f"{url}?{query}" if query else url
+
+
 @login_required
 @require_GET
 def household_list_view(request):
@@ -131,10 +156,18 @@ def household_list_view(request):
     qs = annotate_for_list(household_list(user, filters))
     page = keyset_page(qs, request.GET, order=LIST_ORDER, size=PAGE_SIZE, descending=False)
     decorate_household_rows(user, page.rows, day=filters.on)
+    # A filter (htmx) answers with the results and the export links for them (out of band),
+    # and puts its query in the address bar, so that a reload, a bookmark and 导出Excel give
+    # what is on screen. Going back to such an address asks for the whole page again.
+    whole = not request.htmx or request.htmx.history_restore_request
+    query = _list_query(request.GET, errors)
     context = {
         "page": page,
         "errors": errors,
         "filters": filters,
+        "export_url": _with_query(reverse("roll:export"), query),
+        "export_full_url": _with_query(reverse("roll:export"), query, "full=1"),
+        "exports_oob": not whole,
         "params": {
             k: request.GET.get(k, "") for k in ("q", "grade", "members_min", "members_max", "state")
         },
@@ -144,7 +177,7 @@ def household_list_view(request):
         ),
         "can_write": user.can(Cap.WRITE),
     }
-    if not request.htmx:
+    if whole:
         context |= {
             "region_options": _region_options(user),
             "region_value": request.GET.get("region", ""),
@@ -154,9 +187,15 @@ def household_list_view(request):
             "grades": SafetyGrade.choices,
             "states": STATES.items(),
         }
+        response = render(request, "households/list.html", context)
+        patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
+        return response
     # "更多" asks for the next rows only; the filters ask for the whole result block.
-    partial = "rows" if request.GET.get("after") else "results"
-    return render_page(request, "households/list.html", partial, context)
+    if request.GET.get("after"):
+        return render_page(request, "households/list.html", "rows", context)
+    response = render_page(request, "households/list.html", "results", context)
+    response["HX-Push-Url"] = _with_query(reverse("households:list"), query)
+    return response
 
 
 def _age(birth: datetime.date | None, today: datetime.date) -> int | None:
@@ -205,6 +244,11 @@ def _audit_rows(rows) -> list:
     for row in rows:
         row.entity_label = ENTITY_LABELS.get(row.entity, row.entity)
         row.action_label = ACTION_LABELS.get(row.action, row.action)
+        row.heading = (
+            row.action_label
+            if row.action in NAMED_ACTIONS
+            else f"{row.action_label}{row.entity_label}"
+        )
         row.lines = [
             (
                 CHANGE_LABELS.get(key, key),
@@ -285,6 +329,17 @@ def _form_page(request, context: dict):
     return render(request, "households/form.html", context)
 
 
+def _closed(request, household):
+    """A closed household's forms (销户) are not shown, their answer known in advance: back
+    to its page, which says so and offers 撤销销户. None for a current household."""
+    refusal = services.closed_refusal(household)
+    if not refusal:
+        return None
+    messages.error(request, refusal)
+    url = reverse("households:detail", args=[household.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def household_new(request):
@@ -310,6 +365,8 @@ def household_new(request):
 def household_edit(request, pk: int):
     household, can_write = get_household_for_user(request.user, pk)
     _require_write(can_write)
+    if closed := _closed(request, household):
+        return closed
     form = HouseholdEditForm(request.POST or None, initial={"address": household.address})
     if form.is_valid() and call_service(
         form,
@@ -331,6 +388,8 @@ def household_edit(request, pk: int):
 def person_new(request, pk: int):
     household, can_write = get_household_for_user(request.user, pk)
     _require_write(can_write)
+    if closed := _closed(request, household):
+        return closed
     relations = [r for r in Relation.values if r != Relation.HEAD or not household.head_id]
     form = PersonForm(
         request.POST or None,
@@ -393,12 +452,19 @@ def person_move(request, pk: int):
     person, can_write = get_person_for_user(user, pk)
     _require_write(can_write)
     old = person.household
-    successors = []
-    if old is not None and old.head_id == person.pk:
-        successors = [
-            p for p in household_members(old) if p.pk != person.pk and p.status in services.PRESENT
-        ]
-    form = MoveForm(request.POST or None, user=user, person=person, successors=successors)
+    form = MoveForm(
+        request.POST or None,
+        user=user,
+        person=person,
+        members=household_members(old) if old is not None and old.head_id == person.pk else (),
+        initial={"successor": request.GET.get("successor", "")},
+    )
+    if "successor" in form.fields:
+        # Choosing the successor asks for the members' relations to them, filled in.
+        form.fields["successor"].widget.attrs |= {
+            "hx-get": request.path,
+            "hx-target": "#successor-relations",
+        }
     if form.is_valid():
         successor = form.cleaned_data.get("successor")
         moved = call_service(
@@ -411,6 +477,7 @@ def person_move(request, pk: int):
             on=form.cleaned_data["on"],
             reason=form.cleaned_data["reason"],
             successor=successor,
+            relations=form.relations() if successor else None,
         )
         if moved:
             messages.success(
@@ -418,7 +485,7 @@ def person_move(request, pk: int):
                 gettext("%(name)s 已迁入%(household)s")
                 % {"name": person.name, "household": moved.household.title},
             )
-            if successors and successor is None:
+            if form.successors and successor is None:
                 # The head left, the family stays: their page asks for the 户主变更.
                 return redirect("households:detail", old.pk)
             return redirect("households:detail", moved.household.pk)
@@ -437,7 +504,9 @@ def person_move(request, pk: int):
         "chosen": chosen,
         "limit": MOVE_CANDIDATES,
     }
-    return render_page(request, "households/move.html", "candidates", context)
+    # The search asks for the candidates, the successor's select for the relations.
+    partial = "relations" if "successor" in request.GET else "candidates"
+    return render_page(request, "households/move.html", partial, context)
 
 
 @login_required
@@ -448,6 +517,8 @@ def head_change(request, pk: int):
     in the suggested relations."""
     household, can_write = get_household_for_user(request.user, pk)
     _require_write(can_write)
+    if closed := _closed(request, household):
+        return closed
     form = HeadChangeForm(
         request.POST or None,
         household=household,
@@ -517,6 +588,8 @@ def grant_new(request, pk: int):
     user = request.user
     household, can_write = get_household_for_user(user, pk)
     _require_write(can_write)
+    if closed := _closed(request, household):
+        return closed
     form = GrantForm(request.POST or None, user=user, members=household_members(household))
     if form.is_valid():
         data = form.cleaned_data
@@ -574,6 +647,8 @@ def grant_end(request, pk: int):
 def dwelling_assess(request, pk: int):
     household, can_write = get_household_for_user(request.user, pk)
     _require_write(can_write)
+    if closed := _closed(request, household):
+        return closed
     form = AssessmentForm(request.POST or None)
     if form.is_valid() and call_service(
         form,

@@ -6,7 +6,14 @@ from django.test import Client
 
 from minqing.accounts.services import token_create
 from minqing.audit.models import AuditLog
-from minqing.households.models import Category, CategoryGrant, Household, Person, Relation
+from minqing.households.models import (
+    Category,
+    CategoryGrant,
+    Household,
+    Person,
+    PersonStatus,
+    Relation,
+)
 from minqing.households.services import category_grant
 from minqing.households.tests.conftest import (
     LI_ID,
@@ -17,7 +24,7 @@ from minqing.households.tests.conftest import (
     assert_no_personal_data,
 )
 from minqing.lib.idcard import make_id_number
-from minqing.testing import SHUANGTA, WANQUANZHUANG
+from minqing.testing import SHUANGTA, WANQUANZHUANG, set_status
 
 NOT_FOUND = "未找到该资源，或不在您的管辖范围内"
 READ_ONLY = "您的角色只能查看，不能修改台账"
@@ -529,6 +536,42 @@ def test_moving_the_head_can_name_the_households_new_head(registry, api):
     assert stranger.json()["fields"] == {"successor_id": ["该人员不是原户成员"]}
 
 
+def test_moving_the_head_takes_the_members_relations_to_the_new_head(registry, api):
+    path = f"/people/{registry.head.pk}/move"
+    body = {"household_id": registry.liu.pk, "relation": "spouse", "successor_id": registry.ming.pk}
+
+    wrong = api("admin").post(
+        path, body | {"relations": [{"person_id": registry.li.pk, "relation": "head"}]}
+    )
+    response = api("admin").post(
+        path, body | {"relations": [{"person_id": registry.li.pk, "relation": "other"}]}
+    )
+
+    assert wrong.status_code == 422
+    assert wrong.json()["fields"] == {"relations.0": ["一户只能有一位户主"]}
+    assert response.status_code == 200
+    zhang = api("admin").get(f"/households/{registry.zhang.pk}").json()
+    relations = {m["name"]: m["relation"] for m in zhang["members"]}
+    assert relations == {"张小明": "head", "李四": "other"}
+
+
+def test_a_head_change_through_the_api_takes_a_deceased_members_relation(registry, api):
+    set_status(registry.li, PersonStatus.DECEASED)
+
+    response = api("village").post(
+        f"/households/{registry.zhang.pk}/head",
+        {
+            "person_id": registry.ming.pk,
+            "old_head_relation": "parent",
+            "relations": [{"person_id": registry.li.pk, "relation": "parent"}],
+        },
+    )
+
+    assert response.status_code == 200, response.content
+    relations = {m["name"]: m["relation"] for m in response.json()["members"]}
+    assert relations == {"张小明": "head", "张三": "parent", "李四": "parent"}
+
+
 def test_change_the_head_through_the_api(registry, cast, api):
     path = f"/households/{registry.zhang.pk}/head"
     body = {"person_id": registry.ming.pk, "old_head_relation": "parent", "on": "2026-06-10"}
@@ -572,7 +615,7 @@ def test_a_head_change_through_the_api_takes_the_members_relations(registry, api
 @pytest.mark.parametrize(
     ("given", "field", "message"),
     [
-        ([("liu_head", "other")], "relations.0", "该人员不是本户的在册成员"),
+        ([("liu_head", "other")], "relations.0", "该人员不是本户成员"),
         ([("li", "head")], "relations.0", "一户只能有一位户主"),
         ([("li", "cousin")], "relations.0", "与户主关系“cousin”不是可选值"),
         ([("li", "parent"), ("ming", "other")], "relations.1", "张小明 是新户主"),

@@ -14,6 +14,7 @@ from minqing.households.services import (
     category_grant,
     dwelling_assess,
     household_close,
+    household_head_change,
     household_reopen,
     household_update,
     person_add,
@@ -26,6 +27,7 @@ from minqing.lib.idcard import make_id_number
 from minqing.testing import set_status
 
 DAY = datetime.date(2026, 6, 1)
+GONE = datetime.date(2026, 6, 15)  # the day 刘芳 left her household (``emptied``): today
 
 
 @pytest.fixture
@@ -76,16 +78,16 @@ def test_close_counts_moved_out_and_deceased_members_as_gone(registry, cast):
             ),
         )
     )
-    assert message == "该户已于 2026-06-01 销户，如需办理请先恢复该户"
+    assert message == "该户已于 2026-06-01 销户，如需办理请先撤销销户"
 
 
 def test_close_and_reopen_are_audited_and_refuse_twice(emptied, cast):
-    household_close(actor=cast.admin, household=emptied, reason="全户迁出", on=DAY)
+    household_close(actor=cast.admin, household=emptied, reason="全户迁出", on=GONE)
     again = _refusal(lambda: household_close(actor=cast.admin, household=emptied, reason="再销"))
-    assert again == "该户已于 2026-06-01 销户，如需办理请先恢复该户"
+    assert again == "该户已于 2026-06-15 销户，如需办理请先撤销销户"
     assert (
         _refusal(lambda: household_reopen(actor=cast.admin, household=emptied, reason=" "))
-        == "请填写恢复原因"
+        == "请填写撤销原因"
     )
     household_reopen(actor=cast.admin, household=emptied, reason="误销户")
     assert Household.objects.get(pk=emptied.pk).closed_on is None
@@ -103,13 +105,13 @@ def test_close_and_reopen_are_audited_and_refuse_twice(emptied, cast):
         (
             "close_household",
             cast.admin.pk,
-            {"closed_on": [None, "2026-06-01"], "closed_reason": [None, "全户迁出"]},
+            {"closed_on": [None, "2026-06-15"], "closed_reason": [None, "全户迁出"]},
         ),
         (
             "reopen_household",
             cast.admin.pk,
             {
-                "closed_on": ["2026-06-01", None],
+                "closed_on": ["2026-06-15", None],
                 "closed_reason": ["全户迁出", None],
                 "reason": [None, "误销户"],
             },
@@ -138,8 +140,8 @@ def test_close_refuses_an_empty_reason_a_future_day_and_a_reader(emptied, cast):
 def test_a_closed_household_takes_no_new_member_category_assessment_or_edit(
     registry, emptied, cast
 ):
-    household_close(actor=cast.admin, household=emptied, reason="全户迁出", on=DAY)
-    closed = "该户已于 2026-06-01 销户，如需办理请先恢复该户"
+    household_close(actor=cast.admin, household=emptied, reason="全户迁出", on=GONE)
+    closed = "该户已于 2026-06-15 销户，如需办理请先撤销销户"
     newcomer = PersonInput(
         name="王五", id_number=make_id_number("130681", datetime.date(1980, 1, 1), 11)
     )
@@ -172,11 +174,11 @@ def test_pages_close_list_and_reopen(emptied, cast, client_for):
     assert "/close/" not in zhang
 
     response = client.post(
-        f"/households/{emptied.pk}/close/", {"on": "2026-06-01", "reason": "全户迁出"}
+        f"/households/{emptied.pk}/close/", {"on": "2026-06-15", "reason": "全户迁出"}
     )
     assert response.status_code == 302
     detail = client.get(f"/households/{emptied.pk}/").content.decode()
-    assert "该户已于 2026-06-01 销户：全户迁出。" in detail
+    assert "该户已于 2026-06-15 销户：全户迁出。" in detail
     assert "添加成员" not in detail and "撤销销户" in detail
 
     current = client.get("/households/").content.decode()
@@ -239,22 +241,22 @@ def test_page_refusal_with_people_living_there(registry, cast, client_for):
 def test_api_close_state_filter_and_reopen(emptied, cast):
     api = Api(cast.admin)
     response = api.post(
-        f"/households/{emptied.pk}/close", {"reason": "全户迁出", "on": "2026-06-01"}
+        f"/households/{emptied.pk}/close", {"reason": "全户迁出", "on": "2026-06-15"}
     )
     assert response.status_code == 200, response.content
-    assert response.json()["closed_on"] == "2026-06-01"
+    assert response.json()["closed_on"] == "2026-06-15"
     assert response.json()["closed_reason"] == "全户迁出"
     ids = [row["id"] for row in api.get("/households").json()["items"]]
     assert emptied.pk not in ids and ids
     closed = api.get("/households", {"state": "closed"}).json()["items"]
-    assert [(row["id"], row["closed_on"]) for row in closed] == [(emptied.pk, "2026-06-01")]
+    assert [(row["id"], row["closed_on"]) for row in closed] == [(emptied.pk, "2026-06-15")]
     wrong = api.get("/households", {"state": "x"})
     assert wrong.status_code == 422
     refused = api.post(f"/households/{emptied.pk}/people", {"name": "王五", "id_number": ""})
     assert refused.status_code == 422
     again = api.post(f"/households/{emptied.pk}/close", {"reason": "全户迁出"})
     assert again.status_code == 422
-    assert again.json()["detail"] == "该户已于 2026-06-01 销户，如需办理请先恢复该户"
+    assert again.json()["detail"] == "该户已于 2026-06-15 销户，如需办理请先撤销销户"
     reopened = api.post(f"/households/{emptied.pk}/reopen", {"reason": "误销户"})
     assert reopened.status_code == 200 and reopened.json()["closed_on"] is None
     assert (
@@ -264,3 +266,103 @@ def test_api_close_state_filter_and_reopen(emptied, cast):
         == 404
     )
     api.assert_never_saw_personal_data()
+
+
+def test_close_refuses_a_day_before_the_last_arrival(registry, cast):
+    for person in (registry.head, registry.li, registry.ming):
+        set_status(person, PersonStatus.DECEASED)
+
+    # Everyone joined 张三's household on 2020-01-01: it cannot have closed in 1900.
+    message = _refusal(
+        lambda: household_close(
+            actor=cast.admin,
+            household=registry.zhang,
+            reason="户内人员均已故",
+            on=datetime.date(1900, 1, 1),
+        )
+    )
+
+    assert message == "销户日期 1900-01-01 早于张小明迁入本户的日期 2020-01-01"
+    assert Household.objects.get(pk=registry.zhang.pk).closed_on is None
+
+
+def test_close_refuses_a_day_before_the_last_departure(emptied, cast):
+    # 刘芳 left hers today (the day she had joined it): it cannot have closed on the 1st.
+    message = _refusal(
+        lambda: household_close(actor=cast.admin, household=emptied, reason="全户迁出", on=DAY)
+    )
+
+    assert message == "销户日期 2026-06-01 早于刘芳迁出本户的日期 2026-06-15"
+    assert Household.objects.get(pk=emptied.pk).closed_on is None
+    household_close(actor=cast.admin, household=emptied, reason="全户迁出", on=GONE)
+    assert Household.objects.get(pk=emptied.pk).closed_on == GONE
+
+
+def test_close_refuses_a_day_before_the_households_last_change_of_head(registry, cast):
+    household_head_change(
+        actor=cast.admin,
+        household=registry.zhang,
+        person=registry.ming,
+        old_head_relation=Relation.PARENT,
+        on=datetime.date(2026, 6, 10),
+    )
+    for person in Person.objects.filter(household=registry.zhang):
+        set_status(person, PersonStatus.MOVED_OUT)
+
+    message = _refusal(
+        lambda: household_close(actor=cast.admin, household=registry.zhang, reason="迁出", on=DAY)
+    )
+
+    assert message == "销户日期 2026-06-01 早于本户的户主变更日期 2026-06-10"
+
+
+def test_the_close_page_and_api_refuse_the_day_on_its_field(emptied, cast, client_for):
+    page = client_for(cast.admin).post(
+        f"/households/{emptied.pk}/close/", {"on": "2026-06-01", "reason": "全户迁出"}
+    )
+    api = Api(cast.admin).post(
+        f"/households/{emptied.pk}/close", {"reason": "全户迁出", "on": "2026-06-01"}
+    )
+
+    message = "销户日期 2026-06-01 早于刘芳迁出本户的日期 2026-06-15"
+    assert page.status_code == 200
+    assert page.context["form"].errors == {"on": [message]}
+    assert (api.status_code, api.json()["fields"]) == (422, {"on": [message]})
+    assert Household.objects.get(pk=emptied.pk).closed_on is None
+
+
+@pytest.mark.parametrize(
+    "form", ["members/new", "categories/new", "dwelling/assess", "edit", "head"]
+)
+def test_a_closed_households_forms_lead_back_to_its_page(emptied, cast, client_for, form):
+    household_close(actor=cast.admin, household=emptied, reason="全户迁出", on=GONE)
+    client = client_for(cast.admin)
+    url = f"/households/{emptied.pk}/{form}/"
+
+    shown = client.get(url)
+    sent = client.post(url, {"address": "新地址", "name": "王五"})
+    asked = client.get(url, headers={"HX-Request": "true"})
+
+    for response in (shown, sent):
+        assert response.status_code == 302
+        assert response["Location"] == f"/households/{emptied.pk}/"
+    assert asked["HX-Redirect"] == f"/households/{emptied.pk}/"
+    page = client.get(f"/households/{emptied.pk}/").content.decode()
+    assert "该户已于 2026-06-15 销户，如需办理请先撤销销户" in page
+    assert Household.objects.get(pk=emptied.pk).address == "文兴街12号院3单元"
+    # Reopened, the form is there again.
+    household_reopen(actor=cast.admin, household=emptied, reason="成员迁回")
+    assert client.get(url).status_code == 200
+
+
+def test_the_household_page_names_closing_and_reopening_in_its_history(emptied, cast, client_for):
+    household_close(actor=cast.admin, household=emptied, reason="全户迁出", on=GONE)
+    household_reopen(actor=cast.admin, household=emptied, reason="误销户")
+
+    page = client_for(cast.admin).get(f"/households/{emptied.pk}/").content.decode()
+
+    assert f"· 销户 #{emptied.pk}" in page and f"· 撤销销户 #{emptied.pk}" in page
+    assert "销户户" not in page
+    assert "销户日期：— → 2026-06-15" in page and "销户原因：— → 全户迁出" in page
+    assert "销户日期：2026-06-15 → —" in page and "原因：— → 误销户" in page
+    assert "closed_on" not in page and "closed_reason" not in page

@@ -20,6 +20,7 @@ from minqing.households.filters import household_filter_from_params
 from minqing.households.importer import RollError, import_roll, parse_roll
 from minqing.households.models import (
     Assessment,
+    Category,
     CategoryGrant,
     Dwelling,
     Household,
@@ -30,8 +31,13 @@ from minqing.households.models import (
 )
 from minqing.households.people import id_hash
 from minqing.households.roll import HEADERS, NO_HEAD
-from minqing.households.services import household_close, person_move
-from minqing.households.tests.conftest import LI_ID, YI_MEMBER_ID, ZHANG_ID
+from minqing.households.services import category_grant, household_close, person_move
+from minqing.households.tests.conftest import (
+    LI_ID,
+    MING_ID,
+    YI_MEMBER_ID,
+    ZHANG_ID,
+)
 from minqing.households.tests.rolls import (
     VILLAGE,
     person_id,
@@ -1050,3 +1056,414 @@ def test_the_command_says_which_households_a_partial_import_updates_in_part(cast
 
     assert "其中 1 户有成员行出错，只导入了部分成员" in out.getvalue()
     assert Person.objects.count() == 5
+
+
+# --- 户主变更 of a household that has a head ------------------------------------------------
+
+
+def _zhang_rows(rows):
+    """张三's household's rows of an export, by name."""
+    return {row[COL["姓名"]]: row for row in rows if row[COL["户主身份证号"]] == ZHANG_ID}
+
+
+def _under_ming(*rows):
+    for row in rows:
+        row[COL["户主姓名"]], row[COL["户主身份证号"]] = "张小明", MING_ID
+
+
+def _row_number(rows, name):
+    return next(n for n, row in enumerate(rows, start=2) if row[COL["姓名"]] == name)
+
+
+def test_naming_a_member_head_of_a_household_that_has_one_is_a_head_change(
+    cast, today, registry, tmp_path
+):
+    # 张三 died: in the export the clerk makes his son 张小明 户主, 张三 his 父母 (已故),
+    # 李四 his 父母, and points the three rows at 张小明.
+    rows = _exported(cast.admin)
+    zhang = _zhang_rows(rows)
+    _under_ming(*zhang.values())
+    zhang["张小明"][COL["与户主关系"]] = "户主"
+    zhang["张三"][COL["与户主关系"]], zhang["张三"][COL["人员状态"]] = "父母", "已故"
+    zhang["李四"][COL["与户主关系"]] = "父母"
+    path = write(tmp_path / "roll.xlsx", rows)
+    households = Household.objects.count()
+
+    dry = _import(cast.admin, path, dry_run=True)
+    result = _import(cast.admin, path)
+    people = list(Person.objects.values().order_by("id"))
+    again = _import(cast.admin, path)
+
+    assert _reasons(dry) == []
+    assert dry.households.as_dict() == {"created": 0, "updated": 1, "unchanged": 1, "refused": 0}
+    assert dry.people.as_dict() == {"created": 0, "updated": 3, "unchanged": 1, "refused": 0}
+    assert result.applied and result.counts() == dry.counts()
+    assert Household.objects.count() == households  # no new household for 张小明
+    household = Household.objects.get(pk=registry.zhang.pk)
+    assert (household.head_id, household.head_name, household.member_count) == (
+        registry.ming.pk,
+        "张小明",
+        2,
+    )
+    assert {p.name: (p.relation, p.status) for p in household.members.all()} == {
+        "张三": ("parent", PersonStatus.DECEASED),
+        "李四": ("parent", PersonStatus.RESIDENT),
+        "张小明": ("head", PersonStatus.RESIDENT),
+    }
+    assert [
+        (m.household_id, m.relation, m.left_on, m.reason)
+        for m in Membership.objects.filter(person=registry.head).order_by("id")
+    ] == [
+        (household.pk, "head", today, "户主变更"),
+        (household.pk, "parent", None, "户主变更"),
+    ]
+    change = AuditLog.objects.get(action="head_change", entity_id=str(household.pk))
+    assert (change.source, change.actor) == ("import", cast.admin)
+    assert change.changes["head_name"] == ["张三", "张小明"]
+    assert change.changes["old_head_relation"] == [None, "parent"]
+    assert change.changes["relations"][1] == [{"name": "李四", "relation": "parent"}]
+    assert _reasons(again) == []
+    assert again.households.as_dict() == {"created": 0, "updated": 0, "unchanged": 2, "refused": 0}
+    assert list(Person.objects.values().order_by("id")) == people
+
+
+def test_a_head_change_by_import_relates_members_who_moved_out_as_their_rows_say(
+    cast, today, registry, tmp_path
+):
+    # 李四 moved away (已迁出) but is still on the household's roll: her row says she is the
+    # new head's 父母, and her history says so too.
+    set_status(registry.li, PersonStatus.MOVED_OUT)
+    rows = _exported(cast.admin)
+    zhang = _zhang_rows(rows)
+    _under_ming(*zhang.values())
+    zhang["张小明"][COL["与户主关系"]] = "户主"
+    zhang["张三"][COL["与户主关系"]] = zhang["李四"][COL["与户主关系"]] = "父母"
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows))
+
+    assert _reasons(result) == [] and result.applied
+    current = dict(
+        Membership.objects.filter(household=registry.zhang, left_on=None).values_list(
+            "person__name", "relation"
+        )
+    )
+    assert current == {"张三": "parent", "李四": "parent", "张小明": "head"}
+    assert {p.name: p.relation for p in Person.objects.filter(household=registry.zhang)} == current
+    change = AuditLog.objects.get(action="head_change", entity_id=str(registry.zhang.pk))
+    assert change.changes["relations"][1] == [{"name": "李四", "relation": "parent"}]
+
+
+def test_a_head_change_without_the_old_heads_row_gives_him_the_relation_the_page_suggests(
+    cast, today, registry, tmp_path
+):
+    rows = _exported(cast.admin)
+    zhang = _zhang_rows(rows)
+    rows.remove(zhang["张三"])
+    _under_ming(zhang["张小明"], zhang["李四"])
+    zhang["张小明"][COL["与户主关系"]] = "户主"
+    zhang["李四"][COL["与户主关系"]] = "父母"
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows))
+
+    assert _reasons(result) == [] and result.applied
+    assert result.households.as_dict() == {"created": 0, "updated": 1, "unchanged": 1, "refused": 0}
+    household = Household.objects.get(pk=registry.zhang.pk)
+    assert (household.head_id, household.member_count) == (registry.ming.pk, 3)
+    assert _person(ZHANG_ID).relation == "parent"  # the son's 父母, as the page's form starts
+    change = AuditLog.objects.get(action="head_change", entity_id=str(household.pk))
+    assert change.changes["old_head_relation"] == [None, "parent"]
+
+
+def test_a_head_change_with_the_old_heads_row_in_another_household_is_refused(
+    cast, today, registry, tmp_path
+):
+    # 张小明 户主 of his household, but 张三's row now names 刘芳 as his head: a head change and
+    # a move, or a 分户 with the head's relation forgotten? Both rows are refused.
+    rows = _exported(cast.admin)
+    zhang = _zhang_rows(rows)
+    _under_ming(zhang["张小明"], zhang["李四"])
+    zhang["张小明"][COL["与户主关系"]] = "户主"
+    liu = next(row for row in rows if row[COL["姓名"]] == "刘芳")
+    zhang["张三"][:2] = liu[:2]
+    zhang["张三"][COL["所属村（社区）"] :] = liu[COL["所属村（社区）"] :]
+    zhang["张三"][COL["与户主关系"]] = "其他"
+    ming, head, li = (_row_number(rows, name) for name in ("张小明", "张三", "李四"))
+    people = list(Person.objects.values().order_by("id"))
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), partial=True)
+
+    assert sorted((r.row, r.column) for r in result.refusals) == sorted(
+        [(ming, LETTER["与户主关系"]), (head, LETTER["户主身份证号"]), (li, "")]
+    )
+    reasons = {r.row: r.reason for r in result.refusals}
+    assert f"但第 {head} 行把张三填在另一户：无法判断是户主变更还是分户" in reasons[ming]
+    assert f"第 {ming} 行把张小明改为该户户主" in reasons[head]
+    assert f"本户户主行（第 {ming} 行）有错误" in reasons[li]
+    assert result.households.refused == 1
+    assert list(Person.objects.values().order_by("id")) == people
+    assert Household.objects.get(pk=registry.zhang.pk).head_id == registry.head.pk
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "reason"),
+    [
+        (
+            "人员类别",
+            "外星人",
+            "原户主张三的行（第 {head} 行）有错误：户主变更须与原户主的行一同导入",
+        ),
+        # refused before its ID number is read: known by the masked number
+        (
+            "联系电话",
+            "12345",
+            "第 {head} 行有错误，可能是原户主张三的行：无法判断本行是户主变更还是分户",
+        ),
+    ],
+)
+def test_a_head_change_is_not_imported_in_part_without_the_old_heads_row(
+    cast, today, registry, tmp_path, header, value, reason
+):
+    rows = _exported(cast.admin)
+    zhang = _zhang_rows(rows)
+    _under_ming(*zhang.values())
+    zhang["张小明"][COL["与户主关系"]] = "户主"
+    zhang["张三"][COL["与户主关系"]], zhang["张三"][COL[header]] = "父母", value
+    zhang["李四"][COL["与户主关系"]] = "父母"
+    head, li, ming = (_row_number(rows, name) for name in ("张三", "李四", "张小明"))
+    people = list(Person.objects.values().order_by("id"))
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), partial=True)
+
+    assert [(r.row, r.column) for r in result.refusals] == [
+        (head, LETTER[header]),
+        (li, ""),
+        (ming, LETTER["与户主关系"]),
+    ]
+    assert reason.format(head=head) in result.refusals[2].reason
+    assert result.households.as_dict() == {"created": 0, "updated": 0, "unchanged": 1, "refused": 1}
+    assert list(Person.objects.values().order_by("id")) == people
+
+
+def test_two_rows_cannot_both_name_the_new_head_of_a_household_that_has_one(
+    cast, today, registry, tmp_path
+):
+    rows = _exported(cast.admin)
+    zhang = _zhang_rows(rows)
+    for name in ("张小明", "李四"):
+        zhang[name][COL["与户主关系"]] = "户主"
+        zhang[name][COL["户主姓名"]] = name
+        zhang[name][COL["户主身份证号"]] = zhang[name][COL["身份证号"]]
+    _under_ming(zhang["张三"])
+    zhang["张三"][COL["与户主关系"]] = "父母"
+    first, second = sorted(_row_number(rows, name) for name in ("张小明", "李四"))
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), dry_run=True)
+
+    head = _row_number(rows, "张三")
+    assert sorted((r.row, r.column) for r in result.refusals) == sorted(
+        [(first, LETTER["与户主关系"]), (second, LETTER["与户主关系"]), (head, "")]
+    )
+    reasons = {r.row: r.reason for r in result.refusals}
+    for row in (first, second):
+        assert f"第 {first}、{second} 行都把此户的成员改为户主：一户只能有一位户主" in reasons[row]
+    assert f"本户户主行（第 {_row_number(rows, '张小明')} 行）有错误" in reasons[head]
+    assert result.households.as_dict() == {"created": 0, "updated": 0, "unchanged": 1, "refused": 2}
+
+
+@pytest.mark.parametrize(
+    ("registered", "given", "reason"),
+    [
+        ("", "已故", "张小明 的状态是“已故”，不能作为户主"),
+        ("moved_out", "在家居住", "张小明 在台账中的状态是“已迁出”，不能作为户主"),
+        ("moved_out", "", "张小明 在台账中的状态是“已迁出”，不能作为户主"),
+    ],
+)
+def test_a_new_head_who_does_not_live_there_is_refused(
+    cast, today, registry, tmp_path, registered, given, reason
+):
+    if registered:
+        set_status(registry.ming, registered)
+    rows = _exported(cast.admin)
+    zhang = _zhang_rows(rows)
+    _under_ming(*zhang.values())
+    zhang["张小明"][COL["与户主关系"]], zhang["张小明"][COL["人员状态"]] = "户主", given
+    zhang["张三"][COL["与户主关系"]] = zhang["李四"][COL["与户主关系"]] = "父母"
+    ming = _row_number(rows, "张小明")
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), dry_run=True)
+
+    refusal = next(r for r in result.refusals if r.row == ming)
+    assert (refusal.column, refusal.value) == (LETTER["人员状态"], given)
+    assert reason in refusal.reason
+    assert {r.row for r in result.refusals} == {
+        n for n, row in enumerate(rows, start=2) if row[COL["户主身份证号"]] == MING_ID
+    }
+    assert result.households.refused == 1 and result.households.created == 0
+
+
+def test_a_row_still_naming_the_old_head_is_refused_in_a_head_change(
+    cast, today, registry, tmp_path
+):
+    rows = _exported(cast.admin)
+    zhang = _zhang_rows(rows)
+    _under_ming(zhang["张小明"], zhang["张三"])
+    zhang["张小明"][COL["与户主关系"]] = "户主"
+    zhang["张三"][COL["与户主关系"]] = "父母"  # 李四's row as exported: 配偶 of 张三
+    ming, li = _row_number(rows, "张小明"), _row_number(rows, "李四")
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), partial=True)
+
+    assert [(r.row, r.column) for r in result.refusals] == [(li, LETTER["户主身份证号"])]
+    assert f"本户户主已由第 {ming} 行改为张小明" in result.refusals[0].reason
+    assert result.applied and result.households_in_part == 1
+    assert Household.objects.get(pk=registry.zhang.pk).head_id == registry.ming.pk
+    assert _person(LI_ID).relation == "parent"  # not told: as the service suggests
+
+
+def test_a_member_named_head_while_the_file_keeps_the_head_leaves_for_a_household_of_his_own(
+    cast, today, registry, tmp_path
+):
+    # 分户: 张三's row is still 户主; 张小明's names himself head, at a new address.
+    rows = _exported(cast.admin)
+    zhang = _zhang_rows(rows)
+    _under_ming(zhang["张小明"])
+    zhang["张小明"][COL["与户主关系"]] = "户主"
+    zhang["张小明"][COL["家庭住址"]] = "万全庄村西街2号"
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows))
+
+    assert _reasons(result) == [] and result.applied
+    # 张三's household counts as unchanged: it is left by a member, none of its rows changed
+    assert result.households.as_dict() == {"created": 1, "updated": 0, "unchanged": 2, "refused": 0}
+    ming = _person(MING_ID)
+    assert (ming.household.head_id, ming.household.address) == (ming.pk, "万全庄村西街2号")
+    assert Household.objects.get(pk=registry.zhang.pk).head_id == registry.head.pk
+    assert not AuditLog.objects.filter(action="head_change").exists()
+
+
+def test_a_member_named_head_is_refused_when_the_heads_own_row_is_refused(
+    cast, today, registry, tmp_path
+):
+    # 张三's row is still 户主 but refused: a 分户, or a 户主变更 with his row left as it was?
+    rows = _exported(cast.admin)
+    zhang = _zhang_rows(rows)
+    _under_ming(zhang["张小明"])
+    zhang["张小明"][COL["与户主关系"]] = "户主"
+    zhang["张三"][COL["人员类别"]] = "外星人"
+    head, ming = _row_number(rows, "张三"), _row_number(rows, "张小明")
+    people = list(Person.objects.values().order_by("id"))
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), partial=True)
+
+    refusal = next(r for r in result.refusals if r.row == ming)
+    assert refusal.column == LETTER["与户主关系"]
+    assert f"原户主张三的户主行（第 {head} 行）有错误：无法判断本行是户主变更还是分户" in (
+        refusal.reason
+    )
+    assert result.households.as_dict() == {"created": 0, "updated": 0, "unchanged": 1, "refused": 2}
+    assert list(Person.objects.values().order_by("id")) == people
+
+
+# --- A closed household's categories ----------------------------------------------------------
+
+
+def _closed_zhang(registry):
+    """张三's household with 低保 (since March) and 李四 独居老人, then emptied and closed."""
+    category_grant(
+        actor=None,
+        category=registry.dibao,
+        household=registry.zhang,
+        start=datetime.date(2026, 3, 1),
+    )
+    category_grant(
+        actor=None,
+        category=Category.objects.get(code="elderly_alone"),
+        person=registry.li,
+        start=datetime.date(2026, 3, 1),
+    )
+    for person, status in (
+        (registry.head, PersonStatus.DECEASED),
+        (registry.li, PersonStatus.MOVED_OUT),
+        (registry.ming, PersonStatus.MOVED_OUT),
+    ):
+        set_status(person, status)
+    household_close(
+        actor=None, household=registry.zhang, reason="全户迁出", on=datetime.date(2026, 6, 1)
+    )
+
+
+def test_an_import_may_end_the_categories_of_a_closed_household(cast, today, registry, tmp_path):
+    _closed_zhang(registry)
+    rows = _exported(cast.admin, state="all")
+    zhang = _zhang_rows(rows)
+    assert {row[COL["户类别"]] for row in zhang.values()} == {"低保"}
+    assert zhang["李四"][COL["人员类别"]] == "独居老人"
+    for row in zhang.values():
+        row[COL["户类别"]] = ""
+    zhang["李四"][COL["人员类别"]] = ""
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows))
+
+    assert _reasons(result) == [] and result.applied
+    assert result.households.as_dict() == {"created": 0, "updated": 1, "unchanged": 1, "refused": 0}
+    assert result.people.as_dict() == {"created": 0, "updated": 1, "unchanged": 3, "refused": 0}
+    ended = CategoryGrant.objects.filter(start=datetime.date(2026, 3, 1))
+    assert {(g.category.code, g.end) for g in ended} == {
+        ("dibao", today - datetime.timedelta(days=1)),
+        ("elderly_alone", today - datetime.timedelta(days=1)),
+    }
+    household = Household.objects.get(pk=registry.zhang.pk)
+    assert household.closed_on == datetime.date(2026, 6, 1)
+
+
+@pytest.mark.parametrize(("header", "name"), [("户类别", "张三"), ("人员类别", "张小明")])
+def test_an_import_may_not_add_a_category_to_a_closed_household(
+    cast, today, registry, tmp_path, header, name
+):
+    _closed_zhang(registry)
+    rows = _exported(cast.admin, state="all")
+    zhang = _zhang_rows(rows)
+    for row in zhang.values() if header == "户类别" else [zhang[name]]:
+        row[COL[header]] = "低保、特困" if header == "户类别" else "留守老人"
+    grants = list(CategoryGrant.objects.values().order_by("id"))
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows))
+
+    assert not result.applied
+    assert {r.reason for r in result.refusals} == {
+        "该户已于 2026-06-01 销户：请先在户页面撤销销户，再导入"
+    }
+    assert result.households.refused == 1
+    assert list(CategoryGrant.objects.values().order_by("id")) == grants
+
+
+# --- Households left out whole are counted ----------------------------------------------------
+
+
+def test_households_left_out_whole_are_counted_in_the_check_the_result_and_the_audit(
+    cast, today, tmp_path
+):
+    rows = roll(3)
+    rows[3][COL["身份证号"]] = "123"  # the second household's head: the household is left out
+    path = write(tmp_path / "roll.xlsx", rows)
+
+    dry = _import(cast.admin, path, dry_run=True, partial=True)
+    result = _import(cast.admin, path, partial=True)
+
+    expected = {"created": 2, "updated": 0, "unchanged": 0, "refused": 1}
+    assert dry.households.as_dict() == result.households.as_dict() == expected
+    audit = AuditLog.objects.get(entity="households.import")
+    assert audit.changes["households"] == [None, expected]
+    assert Household.objects.count() == 2
+
+
+def test_a_closed_household_refused_whole_is_counted(cast, today, registry, tmp_path):
+    _closed_zhang(registry)
+    rows = _exported(cast.admin, state="all")
+    _zhang_rows(rows)["李四"][COL["人员状态"]] = "在家居住"
+
+    result = _import(cast.admin, write(tmp_path / "roll.xlsx", rows), partial=True)
+
+    assert result.applied
+    assert result.households.as_dict() == {"created": 0, "updated": 0, "unchanged": 1, "refused": 1}
+    assert AuditLog.objects.get(entity="households.import").changes["households"][1]["refused"] == 1

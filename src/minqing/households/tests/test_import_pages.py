@@ -371,3 +371,14 @@ def test_a_file_that_only_moves_a_household_to_another_village_offers_the_import
     html = client.get(reverse("roll:job", args=[job.pk])).content.decode()
     assert job.counts["households"]["updated"] == 1 and job.counts["people"]["updated"] == 0
     assert "开始导入" in html and "无需导入" not in html
+
+
+def test_the_check_counts_the_households_left_out_whole(cast, client_for, today):
+    rows = roll(3)
+    rows[0][HEADERS.index("姓名")] = ""  # the first household's head row
+    client = client_for(cast.admin)
+    _upload(client, rows)
+
+    html = client.get(reverse("roll:job", args=[_job().pk])).content.decode()
+
+    assert "另有 1 户整户未导入（户主行有错误，或该户已销户）。" in html

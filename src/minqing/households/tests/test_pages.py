@@ -1,4 +1,5 @@
 import datetime
+import io
 
 import pytest
 from django.urls import reverse
@@ -14,7 +15,7 @@ from minqing.households.models import (
     Relation,
 )
 from minqing.households.people import PersonInput
-from minqing.households.services import category_grant, household_create
+from minqing.households.services import category_grant, household_create, person_move
 from minqing.households.tests.conftest import (
     LI_ID,
     LIU_ID,
@@ -22,9 +23,10 @@ from minqing.households.tests.conftest import (
     ZHANG_PHONE,
     assert_no_personal_data,
 )
+from minqing.lib.excel import read_rows
 from minqing.lib.idcard import make_id_number
 from minqing.regions.models import Region
-from minqing.testing import DIAOWO, SHUANGTA, WANQUANZHUANG
+from minqing.testing import DIAOWO, SHUANGTA, WANQUANZHUANG, set_status
 
 LIST = reverse("households:list")
 # Session, user, the page of households, their village names, their categories; for the
@@ -37,6 +39,10 @@ DETAIL_QUERIES = 19
 
 def detail(household) -> str:
     return reverse("households:detail", args=[household.pk])
+
+
+def _saved(response):
+    return io.BytesIO(b"".join(response.streaming_content))
 
 
 def _results(response) -> str:
@@ -245,6 +251,54 @@ def test_htmx_search_answers_with_the_results_only(registry, cast, client_for):
     assert "HX-Request" in response["Vary"]
 
 
+EXPORT = reverse("roll:export")
+
+
+def test_a_filter_answers_with_export_links_for_it_and_puts_it_in_the_address(
+    registry, cast, client_for
+):
+    client = client_for(cast.admin)
+    # What the filter form sends: every field, the day at today, the grade picked.
+    form = {"q": "", "category": "", "on": "2026-06-15", "grade": "C", "state": ""}
+
+    response = client.get(LIST, form, HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert "<html" not in html and "万全庄村东街8号" in html and "文兴街" not in html
+    assert f'<a id="export-roll" class="button" href="{EXPORT}?grade=C" hx-swap-oob="true">' in html
+    assert f'id="export-roll-full" class="button" href="{EXPORT}?grade=C&amp;full=1"' in html
+    assert response["HX-Push-Url"] == f"{LIST}?grade=C"
+    # The link exports what is on screen.
+    rows = list(read_rows(_saved(client.get(f"{EXPORT}?grade=C")), "r.xlsx"))
+    at = rows[0][1].index("家庭住址")
+    assert {cells[at] for _n, cells in rows[1:]} == {"万全庄村东街8号"}
+
+
+def test_the_list_loaded_with_filters_exports_them_and_leaves_out_a_wrong_one(
+    registry, cast, client_for
+):
+    html = client_for(cast.village).get(LIST, {"state": "closed", "grade": "E"}).content.decode()
+
+    assert f'<a id="export-roll" class="button" href="{EXPORT}?state=closed">' in html
+    assert "export-roll-full" not in html  # the cadre may not see personal data in full
+    assert "hx-swap-oob" not in html
+
+
+def test_going_back_to_a_filtered_list_gets_the_whole_page(registry, cast, client_for):
+    response = client_for(cast.admin).get(
+        LIST,
+        {"grade": "C"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    assert "<html" in html and 'name="grade"' in html
+    assert f'href="{EXPORT}?grade=C"' in html
+    assert "HX-Push-Url" not in response
+    assert "HX-History-Restore-Request" in response["Vary"]
+
+
 def test_the_list_pages_by_fifty_with_more(registry, cast, client_for):
     _more_households(52)
     client = client_for(cast.village)
@@ -263,6 +317,7 @@ def test_the_list_pages_by_fifty_with_more(registry, cast, client_for):
     assert _name(49) in more and _name(50) in more and _name(51) in more
     assert "张三" not in more and _name(48) not in more
     assert "更多" not in more
+    assert "export-roll" not in more
 
 
 def test_the_list_costs_the_same_for_more_households(
@@ -798,7 +853,61 @@ def test_moving_the_head_out_leads_to_the_household_asking_for_a_new_head(
     assert f'href="{reverse("households:head_change", args=[registry.zhang.pk])}"' in page
 
 
-def test_moving_the_head_out_can_name_the_new_head_in_the_same_form(registry, cast, client_for):
+def test_naming_the_new_head_in_the_move_shows_the_members_relations_to_them(
+    registry, cast, client_for
+):
+    url = reverse("households:person_move", args=[registry.head.pk])
+    client = client_for(cast.admin)
+    field = f"relation_{registry.li.pk}"
+
+    page = client.get(url).content.decode()
+    part = client.get(url, {"successor": registry.ming.pk}, headers={"HX-Request": "true"})
+    nobody = client.get(url, {"successor": ""}, headers={"HX-Request": "true"})
+
+    assert f'hx-get="{url}"' in page and 'hx-target="#successor-relations"' in page
+    assert field not in page  # no successor yet: no relations to ask for
+    html = part.content.decode()
+    assert "<form" not in html and "其他成员与新户主的关系" in html
+    assert _selected(html, field) == Relation.PARENT  # the new head's mother
+    assert f'name="relations_for" value="{registry.ming.pk}"' in html
+    assert field not in nobody.content.decode()
+
+
+def test_a_move_naming_the_new_head_asks_for_the_relations_before_saving(
+    registry, cast, client_for
+):
+    url = reverse("households:person_move", args=[registry.head.pk])
+    client = client_for(cast.admin)
+    field = f"relation_{registry.li.pk}"
+    data = {
+        "household": registry.liu.pk,
+        "relation": Relation.SPOUSE,
+        "on": "2026-06-01",
+        "successor": registry.ming.pk,
+    }
+
+    # Without the selects on the form sent (no JavaScript): shown, filled in, nothing moved.
+    first = client.post(url, data)
+
+    assert first.status_code == 200
+    html = first.content.decode()
+    assert "请确认原户其他成员与新户主张小明的关系，再点“迁移”" in html
+    assert _selected(html, field) == Relation.PARENT
+    assert Person.objects.get(pk=registry.head.pk).household_id == registry.zhang.pk
+
+    second = client.post(url, data | {"relations_for": registry.ming.pk, field: Relation.OTHER})
+
+    assert second.status_code == 302
+    assert second["Location"] == detail(registry.liu)
+    zhang = Household.objects.get(pk=registry.zhang.pk)
+    assert (zhang.head_id, zhang.head_name) == (registry.ming.pk, "张小明")
+    assert Person.objects.get(pk=registry.li.pk).relation == Relation.OTHER
+
+
+def test_a_move_naming_a_new_head_who_stays_alone_needs_no_confirmation(registry, cast, client_for):
+    person_move(  # 张三 and 李四 stay
+        actor=None, person=registry.ming, household=registry.liu, relation=Relation.OTHER
+    )
     response = client_for(cast.admin).post(
         reverse("households:person_move", args=[registry.head.pk]),
         {
@@ -810,7 +919,6 @@ def test_moving_the_head_out_can_name_the_new_head_in_the_same_form(registry, ca
     )
 
     assert response.status_code == 302
-    assert response["Location"] == detail(registry.liu)
     zhang = Household.objects.get(pk=registry.zhang.pk)
     assert (zhang.head_id, zhang.head_name) == (registry.li.pk, "李四")
 
@@ -873,6 +981,31 @@ def test_choosing_the_new_head_suggests_each_members_relation_to_them(registry, 
     assert part.status_code == 200
     assert "<form" not in part.content.decode()
     assert _selected(part.content.decode(), field) == Relation.PARENT
+
+
+def test_the_head_change_page_asks_the_relation_of_members_no_longer_living_there(
+    registry, cast, client_for
+):
+    set_status(registry.li, PersonStatus.DECEASED)
+    url = reverse("households:head_change", args=[registry.zhang.pk])
+    client = client_for(cast.village)
+    field = f"relation_{registry.li.pk}"
+
+    page = client.get(url, {"person": registry.ming.pk}).content.decode()
+    response = client.post(
+        url,
+        {
+            "person": registry.ming.pk,
+            "old_head_relation": Relation.PARENT,
+            field: Relation.PARENT,
+            "on": "2026-06-15",
+        },
+    )
+
+    assert f'<label for="id_{field}">李四（已故）</label>' in page
+    assert _selected(page, field) == Relation.PARENT
+    assert response.status_code == 302
+    assert Person.objects.get(pk=registry.li.pk).relation == Relation.PARENT
 
 
 def test_changing_the_head_sets_the_relations_chosen_for_the_members(registry, cast, client_for):

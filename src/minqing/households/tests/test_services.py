@@ -42,7 +42,7 @@ from minqing.households.tests.conftest import (
 )
 from minqing.lib.idcard import make_id_number
 from minqing.regions.models import Region
-from minqing.testing import DIAOWO, WANQUANZHUANG
+from minqing.testing import DIAOWO, WANQUANZHUANG, set_status
 
 NEW_ID = make_id_number("130681", datetime.date(1990, 9, 9), 91)
 NEW_PHONE = "13511112222"
@@ -641,11 +641,19 @@ def test_household_head_change_refuses_read_only_and_out_of_reach(registry, cast
             {2: "spouse", 5: "grandchild", 6: "child_in_law", 7: "sibling"},
             {2: "parent", 5: "child", 6: "spouse", 7: "other"},
         ),
-        # The widow: the children stay hers, his parents are her in-laws (其他).
+        # The widow: the children stay hers, his parents are her parents-in-law, which the
+        # registry files as 父母 (公公, 婆婆); his sister has no word of the roll (其他).
         (
             Relation.SPOUSE,
-            {1: "head", 3: "child", 4: "parent", 5: "grandchild", 6: "child_in_law"},
-            {1: "spouse", 3: "child", 4: "other", 5: "grandchild", 6: "child_in_law"},
+            {1: "head", 3: "child", 4: "parent", 5: "grandchild", 6: "child_in_law", 7: "sibling"},
+            {1: "spouse", 3: "child", 4: "parent", 5: "grandchild", 6: "child_in_law", 7: "other"},
+        ),
+        # The daughter-in-law, her husband gone: his parents are hers (公公, 婆婆: 父母), his
+        # children hers; his grandparents and his brother's wife, no word of the roll.
+        (
+            Relation.CHILD_IN_LAW,
+            {1: "head", 2: "spouse", 4: "parent", 5: "grandchild", 6: "child_in_law"},
+            {1: "parent", 2: "parent", 4: "other", 5: "child", 6: "other"},
         ),
         # The old head's father: his wife and son, and the son's family one generation down.
         (
@@ -731,12 +739,70 @@ def test_a_household_left_without_a_head_gets_relations_to_the_new_one(registry,
     assert Person.objects.get(pk=registry.li.pk).relation == Relation.PARENT
 
 
+def test_a_head_change_gives_members_no_longer_living_there_their_relation_too(registry, cast):
+    # 张三's daughter died and his wife moved away: both are still on the household's roll.
+    daughter = person_add(
+        actor=None,
+        household=registry.zhang,
+        data=PersonInput(name="张小红", id_number=NEW_ID, relation=Relation.CHILD),
+        on=datetime.date(2020, 1, 1),
+    )
+    set_status(daughter, PersonStatus.DECEASED)
+    set_status(registry.li, PersonStatus.MOVED_OUT)
+
+    household_head_change(
+        actor=cast.village,
+        household=registry.zhang,
+        person=registry.ming,
+        old_head_relation=Relation.PARENT,
+        relations={registry.li.pk: Relation.OTHER},
+        on=datetime.date(2026, 6, 10),
+    )
+
+    assert Person.objects.get(pk=daughter.pk).relation == Relation.SIBLING  # the new head's
+    assert Person.objects.get(pk=registry.li.pk).relation == Relation.OTHER
+    assert _history(daughter)[-1] == (
+        Relation.SIBLING,
+        datetime.date(2026, 6, 10),
+        None,
+        "户主变更",
+    )
+    assert _audit("household", registry.zhang.pk, "head_change").changes["relations"][1] == [
+        {"name": "李四", "relation": "other"},
+        {"name": "张小红", "relation": "sibling"},
+    ]
+
+
+def test_a_move_naming_the_new_head_takes_the_members_relations_given(registry, cast):
+    person_move(
+        actor=cast.admin,
+        person=registry.head,
+        household=registry.liu,
+        relation=Relation.SPOUSE,
+        successor=registry.ming,
+        relations={registry.li.pk: Relation.OTHER},
+    )
+
+    assert Person.objects.get(pk=registry.li.pk).relation == Relation.OTHER
+    with pytest.raises(ValidationError) as refused:
+        person_move(
+            actor=cast.admin,
+            person=registry.li,
+            household=registry.liu,
+            relation=Relation.OTHER,
+            relations={registry.ming.pk: Relation.CHILD},
+        )
+    assert refused.value.message_dict == {
+        "successor": ["填写原户成员与新户主的关系时，须指定原户新户主"]
+    }
+
+
 @pytest.mark.parametrize(
     ("who", "relation", "message"),
     [
         ("li", Relation.HEAD, "一户只能有一位户主"),
         ("li", "cousin", "与户主关系“cousin”不是可选值"),
-        ("liu_head", Relation.OTHER, "该人员不是本户的在册成员"),
+        ("liu_head", Relation.OTHER, "该人员不是本户成员"),
         ("ming", Relation.OTHER, "张小明 是新户主"),
         ("head", Relation.PARENT, "原户主张三与新户主的关系请在“原户主改为”中填写"),
     ],

@@ -85,7 +85,8 @@ class Command(BaseCommand):
             f"人员：{verb}新增 {people.created:,}，{verb}更新 {people.updated:,}，"
             f"无变化 {people.unchanged:,}，有错误 {people.refused:,}；"
             f"户：{verb}新增 {households.created:,}，{verb}更新 {households.updated:,}，"
-            f"无变化 {households.unchanged:,}（{result.rows:,} 行，{seconds:.1f} 秒，"
+            f"无变化 {households.unchanged:,}，整户未导入 {households.refused:,}"
+            f"（{result.rows:,} 行，{seconds:.1f} 秒，"
             f"{result.rows / seconds if seconds else 0:,.0f} 行/秒）"
         )
         if result.households_in_part:
