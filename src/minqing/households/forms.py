@@ -105,7 +105,20 @@ class HouseholdForm(PersonForm):
 
 
 class HouseholdEditForm(forms.Form):
+    """The household's address, and its village (moved within the user's reach)."""
+
     address = forms.CharField(label=_("家庭住址"), max_length=200)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"] = RegionField(
+            user=user,
+            levels=(5,),
+            label=_("所属村（社区）"),
+            required=False,  # left out: the village stays
+            help_text=_("整户迁往另一个村（社区）时修改；成员、类别、走访随户迁移"),
+        )
+        self.order_fields(["region", "address"])
 
 
 class PersonEditForm(forms.Form):

@@ -367,19 +367,24 @@ def household_edit(request, pk: int):
     _require_write(can_write)
     if closed := _closed(request, household):
         return closed
-    form = HouseholdEditForm(request.POST or None, initial={"address": household.address})
+    form = HouseholdEditForm(
+        request.POST or None,
+        user=request.user,
+        initial={"address": household.address, "region": household.region_id},
+    )
     if form.is_valid() and call_service(
         form,
         services.household_update,
         actor=request.user,
         household=household,
         address=form.cleaned_data["address"],
+        region=form.cleaned_data["region"],
     ):
         messages.success(request, gettext("已保存"))
         return redirect("households:detail", household.pk)
     return _form_page(
         request,
-        {"form": form, "title": gettext("修改家庭住址"), "household": household},
+        {"form": form, "title": gettext("修改住址或所属村"), "household": household},
     )
 
 

@@ -674,6 +674,26 @@ def test_editing_the_address(registry, cast, client_for):
     assert row.changes == {"address": ["万全庄村东街8号", "万全庄村东街10号"]}
 
 
+def test_moving_a_household_to_another_village(registry, cast, client_for):
+    url = reverse("households:edit", args=[registry.zhang.pk])
+    # A village officer may not move it out of their village.
+    refused = client_for(cast.village).post(url, {"region": "130681001001", "address": "x"})
+    assert refused.status_code == 200
+    assert "不在您的管辖范围内" in refused.content.decode()
+    assert Household.objects.get(pk=registry.zhang.pk).region_id == "130681107228"
+
+    client = client_for(cast.admin)
+    assert 'value="130681107228"' in client.get(url).content.decode()  # its village, chosen
+    response = client.post(url, {"region": "130681001001", "address": "文兴街3号"})
+
+    assert response.status_code == 302
+    household = Household.objects.get(pk=registry.zhang.pk)
+    assert (household.region_id, household.address) == ("130681001001", "文兴街3号")
+    assert set(household.members.values_list("region_id", flat=True)) == {"130681001001"}
+    row = AuditLog.objects.filter(entity="households.household", action="update").get()
+    assert row.changes["region"] == ["130681107228", "130681001001"]
+
+
 def test_adding_a_member(registry, cast, client_for):
     url = reverse("households:person_new", args=[registry.zhang.pk])
     client = client_for(cast.village)
