@@ -18,14 +18,15 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Max, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
+from django.db.models.functions import Greatest, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from minqing.accounts.access import require_write
 from minqing.accounts.models import OrgUnit, User
 from minqing.accounts.roles import Cap
+from minqing.audit.models import AuditLog
 from minqing.audit.services import audit_record, audit_row, diff, snapshot
 from minqing.households.models import Category, CategoryGrant, Household
 from minqing.lib import statements
@@ -261,41 +262,86 @@ def _due(enrolment: Enrolment, campaign: Campaign) -> datetime.date | None:
 
 
 def campaign_enrol(*, campaign: Campaign, day: datetime.date | None = None) -> int:
-    """Enrol the households of the campaign's regions not enrolled yet, refresh who is a
-    must-visit household (as of ``day``, default today within the period) and rebuild the
-    village tallies. Idempotent; returns the number of households in scope."""
+    """Enrol the households of the campaign's regions not enrolled yet, take out those closed
+    or moved out of its regions, refresh who is a must-visit household (as of ``day``, default
+    today within the period) and rebuild the village tallies. Idempotent; returns the number
+    of households in scope."""
     today = day or min(max(timezone.localdate(), campaign.start), campaign.end)
-    Enrolment.objects.filter(campaign=campaign, household__closed_on__isnull=False).delete()
-    enrolled = dict(
-        Enrolment.objects.filter(campaign=campaign).values_list("household_id", "region_id")
+    enrolled = {
+        household_id: (pk, region)
+        for pk, household_id, region in Enrolment.objects.filter(campaign=campaign).values_list(
+            "id", "household_id", "region_id"
+        )
+    }
+    households = dict(
+        Household.objects.filter(_in_scope(campaign), closed_on__isnull=True).values_list(
+            "id", "region_id"
+        )
     )
-    households = Household.objects.filter(_in_scope(campaign), closed_on__isnull=True)
+    # Closed (销户), or moved out of the campaign's regions (an import's changes, past
+    # FOLLOW_IN_BULK, or a move made before outreach followed such moves): as _follow does.
+    leaving = {pk: h for h, (pk, _r) in enrolled.items() if h not in households}
+    if leaving:
+        gone = set(
+            Household.objects.filter(
+                pk__in=list(leaving.values()), closed_on__isnull=True
+            ).values_list("id", flat=True)
+        )
+        _leave(campaign, leaving, gone)
     new, moved = [], defaultdict(list)
-    for pk, region in households.values_list("id", "region_id"):
+    for pk, region in households.items():
         if pk not in enrolled:
             new.append(Enrolment(campaign=campaign, household_id=pk, region_id=region))
-        elif enrolled[pk] != region:
+        elif enrolled[pk][1] != region:
             moved[region].append(pk)
-    # Moved to another village (an import's changes, past FOLLOW_IN_BULK): as _follow does.
+    # Moved to another village: as _follow does.
     for region, pks in sorted(moved.items()):
         Enrolment.objects.filter(campaign=campaign, household_id__in=pks).update(region_id=region)
-    _move_visits(campaign, {pk: region for region, pks in moved.items() for pk in pks})
+    moved = {pk: region for region, pks in moved.items() for pk in pks}
     # A household enrolled meanwhile by another transaction (registered while the campaign is
     # edited) is skipped; the tallies are rebuilt from the table below, so they count it once.
-    _enrol_new(new)
+    inserted = _enrol_new(new)
+    if inserted and (
+        Visit.objects.filter(campaign=campaign).exists()
+        or Pairing.objects.filter(campaign=campaign, kind=PairingKind.CADRE_HOUSEHOLD).exists()
+    ):
+        # Some may come back (reopened, or moved back into the campaign's regions).
+        for start in range(0, len(inserted), ENROL_BATCH):
+            moved |= _resume(campaign, inserted[start : start + ENROL_BATCH])
+    # Every open pairing of a household now living elsewhere follows it or ends: those of the
+    # households moved here, and any a move left behind before pairings followed moves.
+    ended = _pairings_follow(
+        campaign,
+        Pairing.objects.filter(household__isnull=False).exclude(
+            region_id=F("household__region_id")
+        ),
+    )
+    if ended:
+        Enrolment.objects.filter(campaign=campaign, household_id__in=sorted(ended)).update(
+            cadre=None
+        )
+    visits_moved = _move_visits(campaign, moved)
     must = _must_categories(campaign, today)
     changed = []
     for enrolment in Enrolment.objects.filter(campaign=campaign).filter(
         Q(must_every_days__isnull=False) | Q(household_id__in=list(must))
     ):
+        before = (enrolment.must_every_days, enrolment.next_due)
         enrolment.must_every_days = campaign.must_visit_days(must.get(enrolment.household_id, ()))
-        due = _due(enrolment, campaign)
-        if due != enrolment.next_due or enrolment.must_every_days is not None:
-            enrolment.next_due = due
+        enrolment.next_due = _due(enrolment, campaign)
+        # Only those that changed: the daily refresh rewrote every must-visit household's row.
+        if (enrolment.must_every_days, enrolment.next_due) != before:
             changed.append(enrolment)
     Enrolment.objects.bulk_update(changed, ["must_every_days", "next_due"], batch_size=2000)
-    _rebuild_tallies(campaign)
-    return len(enrolled) + len(new)
+    # The visits figure is the tallies' own, with the visits moved above: no scan of the
+    # visits (this also runs for a visit to a household not enrolled yet).
+    visits = dict(
+        Tally.objects.filter(campaign=campaign, round=0).values_list("region_id", "visits")
+    )
+    for region, n in visits_moved.items():
+        visits[region] = visits.get(region, 0) + n
+    _rebuild_tallies(campaign, visits)
+    return len(enrolled) - len(leaving) + len(new)
 
 
 @transaction.atomic
@@ -318,88 +364,256 @@ FOLLOW_IN_BULK = 2000
 def households_changed(household_ids: list[int]) -> None:
     """The registry changed these households (households.hooks): enrol them in the campaigns
     still running that cover them and refresh their must-visit rule, so that a household
-    registered, moved or newly 特困 after a campaign began is in its coverage and gap lists."""
-    for campaign in Campaign.objects.filter(end__gte=timezone.localdate()):
-        if len(household_ids) > FOLLOW_IN_BULK:
-            campaign_enrol(campaign=campaign)
-        else:
-            _follow(campaign, household_ids)
-
-
-def _follow(campaign: Campaign, household_ids: list[int]) -> None:
-    today = min(max(timezone.localdate(), campaign.start), campaign.end)
-    # A household closed (销户) leaves the campaign: its counts with it.
-    closed, _counts = Enrolment.objects.filter(
-        campaign=campaign, household_id__in=household_ids, household__closed_on__isnull=False
-    ).delete()
-    regions = dict(
-        Household.objects.filter(
-            _in_scope(campaign), pk__in=household_ids, closed_on__isnull=True
-        ).values_list("id", "region_id")
-    )
-    if not regions:
-        if closed:
-            _rebuild_tallies(campaign)
+    registered, moved or newly 特困 after a campaign began is in its coverage and gap lists;
+    one closed or moved out of a campaign's regions leaves it."""
+    campaigns = list(Campaign.objects.filter(end__gte=timezone.localdate()))
+    if not campaigns:
         return
-    enrolments = list(Enrolment.objects.filter(campaign=campaign, household_id__in=regions))
-    known = {e.household_id for e in enrolments}
-    new = [
-        Enrolment(campaign=campaign, household_id=pk, region_id=region)
-        for pk, region in regions.items()
-        if pk not in known
-    ]
-    inserted = _enrol_new(new)
-    if len(inserted) < len(new):
-        # Enrolled since the read above by another transaction (a campaign edit, the same
-        # household changed twice at once), which counted it: refresh it here, count only ours.
-        ours = {e.household_id for e in inserted}
-        enrolments += Enrolment.objects.filter(
-            campaign=campaign,
-            household_id__in=[e.household_id for e in new if e.household_id not in ours],
+    if len(household_ids) > FOLLOW_IN_BULK:
+        for campaign in campaigns:
+            campaign_enrol(campaign=campaign)
+        return
+    # Read once for every campaign: each household's village, None once closed (销户).
+    households = {
+        pk: None if closed_on else region
+        for pk, region, closed_on in Household.objects.filter(pk__in=household_ids).values_list(
+            "id", "region_id", "closed_on"
         )
-    new = inserted
-    must = _must_categories(campaign, today, list(regions))
-    changed, moved = [], {}
-    for enrolment in enrolments + new:
-        before = (enrolment.region_id, enrolment.must_every_days, enrolment.next_due)
-        enrolment.region_id = regions[enrolment.household_id]
-        enrolment.must_every_days = campaign.must_visit_days(must.get(enrolment.household_id, ()))
-        enrolment.next_due = _due(enrolment, campaign)
-        if (enrolment.region_id, enrolment.must_every_days, enrolment.next_due) != before:
-            changed.append(enrolment)
-            if enrolment.region_id != before[0]:
-                moved[enrolment.household_id] = enrolment.region_id
-    Enrolment.objects.bulk_update(changed, ["region_id", "must_every_days", "next_due"])
-    # After the enrolments' rows are locked by the update: a visit being posted to one of
-    # them has committed, and is moved too.
-    _move_visits(campaign, moved)
-    resumed = _resume(campaign, new)
-    if moved or closed or resumed:
-        # A household moved to another village (its counts go with it), closed, or reopened
-        # with the visits it had before.
-        _rebuild_tallies(campaign)
-    elif new:
-        villages = defaultdict(int)
-        for enrolment in new:
-            villages[enrolment.region_id] += 1
-        statements.together(
-            [
-                _bump(
-                    Tally,
-                    [
-                        {
-                            "campaign_id": campaign.pk,
-                            "region_id": region,
-                            "round": 0,
-                            "households": n,
-                            "visits": 0,
-                        }
-                        for region, n in sorted(villages.items())
-                    ],
-                    add=["households", "visits"],
+    }
+    for campaign in campaigns:
+        _follow(campaign, households)
+
+
+def _follow(campaign: Campaign, households: dict[int, str | None]) -> None:
+    """``households_changed`` for one campaign: a few statements on these households' rows
+    (their enrolments, pairings and visits by their indexes), and the tallies of their villages
+    changed by what changed, never rebuilt: this runs in every change of the registry."""
+    today = min(max(timezone.localdate(), campaign.start), campaign.end)
+    regions = {pk: r for pk, r in households.items() if r is not None and campaign.covers(r)}
+    # Locked: a visit posted to one of them meanwhile waits, so that the counts taken from a
+    # village to another below are the enrolment's own.
+    enrolments = list(
+        Enrolment.objects.select_for_update().filter(
+            campaign=campaign, household_id__in=list(households)
+        )
+    )
+    tallies: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    # Closed (销户) or moved out of the campaign's regions: it leaves, its counts with it.
+    leaving = [e for e in enrolments if e.household_id not in regions]
+    if leaving:
+        gone = {e.household_id for e in leaving if households.get(e.household_id)}
+        _leave(campaign, {e.pk: e.household_id for e in leaving}, gone)
+        for e in leaving:
+            _count_household(tallies, campaign, e.region_id, e.visits, -1)
+    if regions:
+        enrolments = [e for e in enrolments if e.household_id in regions]
+        known = {e.household_id for e in enrolments}
+        new = [
+            Enrolment(campaign=campaign, household_id=pk, region_id=region)
+            for pk, region in regions.items()
+            if pk not in known
+        ]
+        inserted = _enrol_new(new)
+        if len(inserted) < len(new):
+            # Enrolled since the read above by another transaction (a campaign edit, the same
+            # household changed twice at once), which counted it: refresh it here, count ours.
+            ours = {e.household_id for e in inserted}
+            enrolments += Enrolment.objects.select_for_update().filter(
+                campaign=campaign,
+                household_id__in=[e.household_id for e in new if e.household_id not in ours],
+            )
+        must = _must_categories(campaign, today, list(regions))
+        changed, moved = [], {}
+        for enrolment in enrolments + inserted:
+            before = (enrolment.region_id, enrolment.must_every_days, enrolment.next_due)
+            enrolment.region_id = regions[enrolment.household_id]
+            enrolment.must_every_days = campaign.must_visit_days(
+                must.get(enrolment.household_id, ())
+            )
+            enrolment.next_due = _due(enrolment, campaign)
+            if (enrolment.region_id, enrolment.must_every_days, enrolment.next_due) != before:
+                changed.append(enrolment)
+                if enrolment.region_id != before[0]:  # not a new one: enrolled where it is
+                    moved[enrolment.household_id] = enrolment.region_id
+                    _count_household(tallies, campaign, before[0], enrolment.visits, -1)
+                    _count_household(tallies, campaign, enrolment.region_id, enrolment.visits, 1)
+        Enrolment.objects.bulk_update(changed, ["region_id", "must_every_days", "next_due"])
+        # Reopened after a 销户, or back in the campaign's regions: with the visits it had.
+        moved |= _resume(campaign, inserted)
+        for enrolment in inserted:
+            _count_household(tallies, campaign, enrolment.region_id, enrolment.visits, 1)
+        back = [e.household_id for e in inserted if e.cadre_id]
+        if moved or back:
+            ended = _pairings_follow(
+                campaign, Pairing.objects.filter(household_id__in=sorted({*moved, *back}))
+            )
+            if ended:
+                Enrolment.objects.filter(campaign=campaign, household_id__in=sorted(ended)).update(
+                    cadre=None
                 )
+        for region, n in _move_visits(campaign, moved).items():
+            tallies[(region, 0)][1] += n
+    _write_tallies(campaign, tallies)
+
+
+def _count_household(tallies: dict, campaign: Campaign, region: str, visits: int, sign: int):
+    """A household with ``visits`` comes into (``sign`` 1) or leaves (-1) ``region``'s tallies:
+    round 0 and every round it reached."""
+    for k in range(min(visits, campaign.rounds) + 1):
+        tallies[(region, k)][0] += sign
+
+
+def _write_tallies(campaign: Campaign, tallies: dict[tuple[str, int], list[int]]) -> None:
+    """Add {(village, round): [households, visits]} to the tallies, as a rebuild would make
+    them: a village's rows (every round) exist while it has households or visits. A village
+    gaining is one upsert, a village losing one update: two statements for a household moved,
+    and a visit posted meanwhile to another household of the village adds to the same rows.
+    Village by village in code order, so that two moves in opposite directions lock the rows
+    in the same order (no deadlock)."""
+    by_village: dict[str, dict[int, list[int]]] = defaultdict(dict)
+    for (region, k), (h, v) in tallies.items():
+        if h or v:
+            by_village[region][k] = [h, v]
+    for region, rounds in sorted(by_village.items()):
+        taken = {k: hv for k, hv in rounds.items() if hv[0] < 0 or hv[1] < 0}
+        if len(taken) < len(rounds):
+            rows = [
+                {
+                    "campaign_id": campaign.pk,
+                    "region_id": region,
+                    "round": k,
+                    "households": rounds.get(k, [0, 0])[0],
+                    "visits": rounds.get(k, [0, 0])[1],
+                }
+                for k in range(campaign.rounds + 1)
+                if k not in taken
             ]
+            statements.together([_bump(Tally, rows, add=["households", "visits"])])
+        if taken:
+            Tally.objects.filter(campaign=campaign, region_id=region, round__in=list(taken)).update(
+                households=_plus_by_round("households", {k: hv[0] for k, hv in taken.items()}),
+                visits=_plus_by_round("visits", {k: hv[1] for k, hv in taken.items()}),
+            )
+    losing = sorted(
+        r for r, rounds in by_village.items() if any(min(hv) < 0 for hv in rounds.values())
+    )
+    if losing:
+        empty = list(
+            Tally.objects.filter(
+                campaign=campaign, region_id__in=losing, round=0, households=0, visits=0
+            ).values_list("region_id", flat=True)
         )
+        if empty:
+            Tally.objects.filter(campaign=campaign, region_id__in=empty).delete()
+
+
+def _plus_by_round(name: str, added: dict[int, int]):
+    """``name`` + the number given for the row's round, never below 0: a change of the
+    registry must not fail on a counter that is off (``campaign_recount`` mends it)."""
+    return Greatest(
+        F(name)
+        + Case(
+            *[When(round=k, then=Value(n)) for k, n in sorted(added.items())],
+            default=Value(0),
+            output_field=IntegerField(),
+        ),
+        Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _leave(campaign: Campaign, leaving: dict[int, int], gone: set[int]) -> None:
+    """These enrolments ({enrolment id: household id}) end: their households were closed (销户)
+    or moved out of the campaign's regions (``gone``), whose open pairings in the campaign end
+    too. The visits made to them stay where they were made, in the visits figure and the visit
+    list; their first visits leave the chart's running share of households visited, which is
+    over today's households (``selectors.coverage_series``). The caller takes their counts out
+    of the tallies. Reads only these households' first visits (visit_household_idx)."""
+    Enrolment.objects.filter(pk__in=list(leaving)).delete()
+    firsts: dict[tuple[str, datetime.date], int] = defaultdict(int)
+    for region, visited_at in Visit.objects.filter(
+        campaign=campaign, household_id__in=sorted(leaving.values()), round=1
+    ).values_list("region_id", "visited_at"):
+        firsts[(region, timezone.localdate(visited_at))] += 1
+    for (region, day), n in sorted(firsts.items()):
+        DayTally.objects.filter(campaign=campaign, region_id=region, day=day).update(
+            first_visits=Greatest(F("first_visits") - n, Value(0), output_field=IntegerField())
+        )
+    if gone:
+        _pairings_follow(campaign, Pairing.objects.filter(household_id__in=sorted(gone)))
+
+
+def _pairings_follow(campaign: Campaign, pairings) -> set[int]:
+    """Open 干部包户 pairings of the campaign among ``pairings`` whose household lives in another
+    village now follow it there when their cadre reaches it (the pairing's region changes);
+    otherwise, and for households now out of the campaign's regions, they end on the day, with
+    the reason, and are kept as history: the household is then unpaired where it lives, for
+    that township to pair. Each change has its audit row, without an actor (the system). The
+    households whose pairing ended: the caller clears their enrolment's cadre (a closed
+    household keeps its pairing: it cannot move, and comes back to its cadre if reopened)."""
+    found = list(
+        pairings.filter(
+            campaign=campaign, kind=PairingKind.CADRE_HOUSEHOLD, end__isnull=True
+        ).select_related("cadre", "household")
+    )
+    moved: dict[str, list[int]] = defaultdict(list)
+    ending, audits = [], []
+    for pairing in found:
+        village = pairing.household.region_id
+        if campaign.covers(village):
+            if pairing.region_id == village:
+                continue
+            if pairing.cadre is not None and pairing.cadre.reaches(village):
+                moved[village].append(pairing.pk)
+                audits.append(
+                    audit_row(
+                        actor=None,
+                        action="move",
+                        entity="outreach.pairing",
+                        entity_id=pairing.pk,
+                        region_code=village,
+                        changes={"region": [pairing.region_id, village]},
+                    )
+                )
+                continue
+        ending.append(pairing)
+    ended: dict[tuple[datetime.date, str], list[int]] = defaultdict(list)
+    if ending:
+        names = dict(
+            Region.objects.filter(code__in={p.household.region_id for p in ending}).values_list(
+                "code", "short_name"
+            )
+        )
+        today = min(timezone.localdate(), campaign.end)
+        for pairing in ending:
+            values = {
+                "village": names.get(pairing.household.region_id, pairing.household.region_id),
+                "cadre": pairing.cadre.display_name if pairing.cadre else "",
+            }
+            reason = (
+                _("该户迁至%(village)s，不在本活动范围内，包联自动终止") % values
+                if not campaign.covers(pairing.household.region_id)
+                else _("该户迁至%(village)s，不在%(cadre)s的管辖范围内，包联自动终止") % values
+            )[:200]
+            on = max(today, pairing.start)
+            ended[(on, reason)].append(pairing.pk)
+            audits.append(
+                audit_row(
+                    actor=None,
+                    action="end",
+                    entity="outreach.pairing",
+                    entity_id=pairing.pk,
+                    region_code=pairing.region_id,
+                    changes={"end": [None, str(on)], "end_reason": [None, reason]},
+                )
+            )
+    for village, pks in sorted(moved.items()):
+        Pairing.objects.filter(pk__in=pks).update(region_id=village)
+    for (on, reason), pks in sorted(ended.items()):
+        Pairing.objects.filter(pk__in=pks).update(end=on, end_reason=reason)
+    if audits:
+        AuditLog.objects.bulk_create(audits)
+    return {p.household_id for p in ending}
 
 
 ENROL_BATCH = 1000
@@ -449,12 +663,14 @@ def _enrol_new(new: list[Enrolment]) -> list[Enrolment]:
     return inserted
 
 
-def _resume(campaign: Campaign, new: list[Enrolment]) -> bool:
-    """New enrolments of households reopened after a 销户 take back the visits they had in the
-    campaign and the cadre still paired with them; whether any had visits."""
+def _resume(campaign: Campaign, new: list[Enrolment]) -> dict[int, str]:
+    """New enrolments of households reopened after a 销户, or back in the campaign's regions,
+    take back the visits they had in the campaign (their first visits count again in the
+    chart's share: ``_leave``) and the cadre still paired with them. {household id: its
+    village} of those with visits, which the caller moves there (``_move_visits``)."""
     ids = [e.household_id for e in new]
     if not ids:
-        return False
+        return {}
     stats = {
         row["household_id"]: row
         for row in Visit.objects.filter(campaign=campaign, household_id__in=ids)
@@ -471,14 +687,17 @@ def _resume(campaign: Campaign, new: list[Enrolment]) -> bool:
         ).values_list("household_id", "cadre_id")
     )
     if not stats and not cadres:
-        return False
+        return {}
     promised = {}
-    for household_id, text in (
+    firsts: dict[tuple[str, datetime.date], int] = defaultdict(int)
+    for household_id, text, round_, region, visited_at in (
         Visit.objects.filter(campaign=campaign, household_id__in=list(stats))
         .order_by("household_id", "visited_at", "id")
-        .values_list("household_id", "promised")
+        .values_list("household_id", "promised", "round", "region_id", "visited_at")
     ):
         promised[household_id] = bool(text)
+        if round_ == 1:
+            firsts[(region, timezone.localdate(visited_at))] += 1
     for e in new:
         row = stats.get(e.household_id)
         e.visits = row["n"] if row else 0
@@ -489,18 +708,38 @@ def _resume(campaign: Campaign, new: list[Enrolment]) -> bool:
     Enrolment.objects.bulk_update(
         new, ["visits", "last_visit_at", "promise_open", "cadre", "next_due"]
     )
-    return bool(stats)
+    if firsts:
+        statements.together(
+            [
+                _bump(
+                    DayTally,
+                    [
+                        {
+                            "campaign_id": campaign.pk,
+                            "region_id": region,
+                            "day": day,
+                            "visits": 0,
+                            "first_visits": n,
+                        }
+                        for (region, day), n in sorted(firsts.items())
+                    ],
+                    add=["visits", "first_visits"],
+                )
+            ]
+        )
+    return {e.household_id: e.region_id for e in new if e.household_id in stats}
 
 
-def _move_visits(campaign: Campaign, regions: dict[int, str]) -> None:
+def _move_visits(campaign: Campaign, regions: dict[int, str]) -> dict[str, int]:
     """Households moved to another village ({household id: its village now}) take their visits
     in the campaign with them, with the visits' needs and flags and their day tallies, as their
     enrolments take their counts: every figure of a region and the rows its link lists are
     then read from the same place, and the new village's and township's people see the
     household's visits (the old ones no longer do). Reads only the moved households' visits
-    (visit_household_idx)."""
+    (visit_household_idx). {village: visits it gained (or lost, < 0)}, for the caller's
+    tallies."""
     if not regions:
-        return
+        return {}
     moving = [
         (pk, old, regions[household_id], timezone.localdate(visited_at), round_ == 1)
         for pk, household_id, old, visited_at, round_ in Visit.objects.filter(
@@ -509,13 +748,16 @@ def _move_visits(campaign: Campaign, regions: dict[int, str]) -> None:
         if old != regions[household_id]
     ]
     if not moving:
-        return
+        return {}
     to: dict[str, list[int]] = defaultdict(list)
     days: dict[tuple[str, datetime.date], list[int]] = defaultdict(lambda: [0, 0])
+    villages: dict[str, int] = defaultdict(int)
     left = set()  # (village, day) a visit left: its day tally exists
     for pk, old, new, day, first in moving:
         to[new].append(pk)
         left.add((old, day))
+        villages[old] -= 1
+        villages[new] += 1
         for region, sign in ((old, -1), (new, 1)):
             days[(region, day)][0] += sign
             days[(region, day)][1] += sign * first
@@ -548,33 +790,32 @@ def _move_visits(campaign: Campaign, regions: dict[int, str]) -> None:
     ]
     if came:
         statements.together([_bump(DayTally, came, add=["visits", "first_visits"])])
+    return dict(villages)
 
 
-def _rebuild_tallies(campaign: Campaign) -> None:
+def _rebuild_tallies(campaign: Campaign, visits: dict[str, int] | None = None) -> None:
+    """The village tallies from the enrolments, with ``visits`` ({village: the campaign's
+    visits made there}) as round 0's visits figure, or, when not given, those counted from the
+    visits (a scan of the campaign's: bulk loads and ``campaign_recount``). The visits of
+    households no longer enrolled (closed, moved out of the campaign's regions) were made: they
+    stay in the figure of the village they were made in, as in the visit list it links to."""
+    if visits is None:
+        visits = dict(
+            Visit.objects.filter(campaign=campaign)
+            .values_list("region_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
     counts: dict[tuple[str, int], int] = defaultdict(int)
-    visits_in: dict[str, int] = defaultdict(int)
-    for region, visits, n in (
+    for region, done, n in (
         Enrolment.objects.filter(campaign=campaign)
         .values_list("region_id", "visits")
         .annotate(n=Count("id"))
         .order_by()
     ):
-        visits_in[region] += visits * n
-        for k in range(0, min(visits, campaign.rounds) + 1):
+        for k in range(0, min(done, campaign.rounds) + 1):
             counts[(region, k)] += n
-    # A closed household (销户) has left the campaign, but the visits made to it were made:
-    # they stay in the visits figure, as in the visit list that figure links to.
-    for region, n in (
-        Visit.objects.filter(
-            campaign=campaign,
-            household_id__in=Household.objects.filter(closed_on__isnull=False).values("id"),
-        )
-        .values_list("region_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        visits_in[region] += n
-    villages = {region for region, _k in counts} | set(visits_in)
+    villages = {region for region, _k in counts} | {v for v, n in visits.items() if n}
     Tally.objects.filter(campaign=campaign).delete()
     Tally.objects.bulk_create(
         [
@@ -583,7 +824,7 @@ def _rebuild_tallies(campaign: Campaign) -> None:
                 region_id=v,
                 round=k,
                 households=counts.get((v, k), 0),
-                visits=visits_in[v] if k == 0 else 0,
+                visits=max(visits.get(v, 0), 0) if k == 0 else 0,
             )
             for v in sorted(villages)
             for k in range(0, campaign.rounds + 1)
@@ -624,8 +865,10 @@ def campaign_recount(*, campaign: Campaign) -> None:
 
 
 def rebuild_activity(campaign: Campaign) -> None:
-    """DayTally and CadreTally from the visits."""
+    """DayTally and CadreTally from the visits. A day's first visits are those of the households
+    enrolled today (``_leave``): the chart's running share of households visited is over them."""
     day = TruncDate("visited_at", tzinfo=timezone.get_current_timezone())
+    enrolled = Enrolment.objects.filter(campaign=campaign).values("household_id")
     DayTally.objects.filter(campaign=campaign).delete()
     DayTally.objects.bulk_create(
         [
@@ -639,7 +882,9 @@ def rebuild_activity(campaign: Campaign) -> None:
             for row in Visit.objects.filter(campaign=campaign)
             .annotate(d=day)
             .values("region_id", "d")
-            .annotate(n=Count("id"), first=Count("id", filter=Q(round=1)))
+            .annotate(
+                n=Count("id"), first=Count("id", filter=Q(round=1, household_id__in=enrolled))
+            )
             .order_by()
         ],
         batch_size=2000,
