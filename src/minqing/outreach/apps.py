@@ -45,6 +45,7 @@ class OutreachConfig(AppConfig):
                 "clear": _("解除存疑"),
                 "raise_case": _("立案"),
                 "refresh": _("刷新在册户"),
+                "recount": _("按走访记录重算计数"),
             },
         )
         register_step(order=20, build=build_demo_outreach)

@@ -345,15 +345,20 @@ def campaign_enrol(*, campaign: Campaign, day: datetime.date | None = None) -> i
 
 
 @transaction.atomic
-def campaigns_refresh(*, day: datetime.date | None = None) -> dict[int, int]:
+def campaigns_refresh(*, day: datetime.date | None = None, recount: bool = False) -> dict[int, int]:
     """Every running campaign's enrolment and must-visit rule as of ``day`` (default today):
     what the registry's hooks do not see, a grant's end date passing. The daily task
-    (tasks.refresh_campaigns) runs it; {campaign id: households in scope}."""
+    (tasks.refresh_campaigns) runs it; {campaign id: households in scope}. ``recount`` also
+    rebuilds every counter from the visits (campaign_recount: a repair, e.g. of counters
+    left by a version before a fix; it reads all of a campaign's visits)."""
     day = day or timezone.localdate()
     done = {}
     for campaign in Campaign.objects.filter(start__lte=day, end__gte=day).order_by("id"):
         done[campaign.pk] = campaign_enrol(campaign=campaign, day=day)
-        _audit(None, "refresh", "campaign", campaign.pk, pad(campaign.regions[0]))
+        if recount:
+            campaign_recount(campaign=campaign)
+        action = "recount" if recount else "refresh"
+        _audit(None, action, "campaign", campaign.pk, pad(campaign.regions[0]))
     return done
 
 

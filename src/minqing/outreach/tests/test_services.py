@@ -740,3 +740,20 @@ def test_pairing_kinds_are_data(world, cast):
         "cadre_household",
         "cadre_compound",
     }
+
+
+def test_the_refresh_command_recounts_counters_from_the_visits(world, cast):
+    visit_log(actor=cast.paired, campaign=world.campaign, household=world.wang, data=visit_input())
+    Tally.objects.filter(campaign=world.campaign, round=1, region=WANQUANZHUANG).update(
+        households=9
+    )  # gone wrong
+    Enrolment.objects.filter(household=world.wang).update(visits=0)
+    assert _total(world).rounds[0] == 9
+    out = io.StringIO()
+
+    call_command("campaigns_refresh", "--recount", stdout=out)
+
+    assert "2026年暖冬行动：在册 6 户" in out.getvalue()
+    assert _total(world).rounds == [1, 0, 0]
+    assert Enrolment.objects.get(household=world.wang).visits == 1
+    assert AuditLog.objects.filter(entity="outreach.campaign", action="recount").count() == 1

@@ -1,6 +1,7 @@
 """``minqing campaigns_refresh``: every running campaign's enrolment and must-visit rule, now.
 
 minqing campaigns_refresh             once, now
+minqing campaigns_refresh --recount   once, and every counter rebuilt from the visits (a repair)
 minqing campaigns_refresh --schedule  start the daily background task (django-tasks worker)
 """
 
@@ -18,8 +19,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--schedule", action="store_true", help="enqueue the daily refresh for the worker"
         )
+        parser.add_argument(
+            "--recount", action="store_true", help="also rebuild every counter from the visits"
+        )
 
-    def handle(self, *args, schedule: bool = False, **options):
+    def handle(self, *args, schedule: bool = False, recount: bool = False, **options):
         if schedule:
             from minqing.outreach.tasks import refresh_campaigns
 
@@ -27,7 +31,7 @@ class Command(BaseCommand):
             self.stdout.write(f"已排入后台任务：{result.id}")
             return
         with origin("system"):
-            done = services.campaigns_refresh()
+            done = services.campaigns_refresh(recount=recount)
         names = dict(Campaign.objects.filter(pk__in=done).values_list("pk", "name"))
         for pk, households in done.items():
             self.stdout.write(f"{names[pk]}：在册 {households:,} 户")
